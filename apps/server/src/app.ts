@@ -1,0 +1,145 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { PasswordHasher, SecretBox, hmacKey } from "@reachbell/auth";
+import { contractEntries } from "@reachbell/contract";
+import type { Database } from "@reachbell/db";
+import { createExpressMiddleware } from "@trpc/server/adapters/express";
+import type { TRPCError } from "@trpc/server";
+import express, { type ErrorRequestHandler, type Express } from "express";
+import { createOpenApiExpressMiddleware } from "trpc-to-openapi";
+import type { Context, Deps } from "./context";
+import type { Config } from "./env";
+import { DOMAIN_ERRORS } from "@reachbell/contract";
+import { docsRouter } from "./http/docs";
+import { envelopeResponses, recordError, sendEnvelope } from "./http/envelope";
+import { buildOpenApiDocument } from "./http/openapi";
+import { requestId } from "./http/request-id";
+import { type Logger, createLogger } from "./logger";
+import { appRouter } from "./routers";
+
+export interface CreateAppOptions {
+  database: Database;
+  config: Config;
+  clock?: () => Date;
+  logger?: Logger;
+}
+
+export interface App {
+  express: Express;
+  deps: Deps;
+  /** Starts listening (port 0 → a free port); resolves with the base URL. */
+  listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
+}
+
+const successStatusByPath = new Map(contractEntries().map(([path, def]) => [path, def.meta.successStatus]));
+
+/** Builds the whole HTTP app without listening, so tests can start it on port 0. */
+export function createApp(opts: CreateAppOptions): App {
+  const { database, config } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const deps: Deps = {
+    database,
+    config,
+    logger,
+    clock: opts.clock ?? (() => new Date()),
+    hasher: new PasswordHasher(),
+    jwtKey: hmacKey(config.jwtSecret),
+    secrets: new SecretBox(config.encryptionKey),
+  };
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", config.trustProxy);
+  app.use(requestId);
+
+  const createContext = ({ req }: { req: express.Request; res: express.Response }): Context => ({
+    deps,
+    requestId: req.requestId,
+    headers: req.headers,
+    ip: req.ip ?? req.socket.remoteAddress ?? "unknown",
+    responseHeaders: {},
+  });
+  const responseMeta = ({ ctx, paths, errors }: { ctx?: Context; paths?: readonly string[]; errors: readonly unknown[] }) => {
+    if (errors.length > 0) return {};
+    const status = paths?.length === 1 ? successStatusByPath.get(paths[0]!) : undefined;
+    return { status: status ?? 200, headers: ctx?.responseHeaders ?? {} };
+  };
+
+  app.get("/healthz", async (req, res) => {
+    const database_ok = await database.ping().catch(() => false);
+    if (!database_ok) {
+      sendEnvelope(res, { statusCode: 503, message: "Database unreachable", requestId: req.requestId });
+      return;
+    }
+    res.json({ status: "ok", database: "ok" });
+  });
+
+  let openApiDoc: Record<string, any> | undefined;
+  app.get("/openapi.json", (_req, res) => {
+    openApiDoc ??= buildOpenApiDocument();
+    res.json(openApiDoc);
+  });
+  app.use(docsRouter());
+
+  // tRPC for the dashboard. Mounted before the JSON parser: tRPC reads its own bodies.
+  app.use(
+    "/trpc",
+    createExpressMiddleware({
+      router: appRouter,
+      createContext,
+      responseMeta: ({ ctx }) => ({ headers: ctx?.responseHeaders ?? {} }),
+      onError: ({ error, req, path }) => recordError(logger, req, error, path),
+      maxBodySize: config.bodyLimitBytes,
+    }),
+  );
+
+  // REST for integrators. express.json runs first so `application/json; charset=utf-8` bodies are read.
+  app.use(express.json({ limit: config.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
+  const rest = createOpenApiExpressMiddleware({
+    router: appRouter,
+    createContext,
+    responseMeta,
+    onError: ({ error, req, path }: { error: TRPCError; req: express.Request; path?: string }) => recordError(logger, req, error, path),
+    maxBodySize: config.bodyLimitBytes,
+  });
+  app.use((req, res, next) => {
+    envelopeResponses(req, res);
+    rest(req, res).catch(next);
+  });
+
+  // Errors raised before tRPC (malformed JSON, body too large, static files) get the envelope too.
+  const onExpressError: ErrorRequestHandler = (err, req, res, _next) => {
+    const type = (err as { type?: string }).type;
+    const status = (err as { status?: number }).status ?? 500;
+    const def =
+      type === "entity.parse.failed"
+        ? DOMAIN_ERRORS.MALFORMED_JSON
+        : type === "entity.too.large"
+          ? DOMAIN_ERRORS.PAYLOAD_TOO_LARGE
+          : type === "encoding.unsupported" || type === "charset.unsupported"
+            ? DOMAIN_ERRORS.UNSUPPORTED_MEDIA_TYPE
+            : status === 404
+              ? DOMAIN_ERRORS.ROUTE_NOT_FOUND
+              : status >= 400 && status < 500
+                ? DOMAIN_ERRORS.BAD_REQUEST
+                : DOMAIN_ERRORS.INTERNAL;
+    if (def === DOMAIN_ERRORS.INTERNAL) logger.error("request failed", { requestId: req.requestId, error: { name: err?.name, message: String(err?.message).slice(0, 300) } });
+    sendEnvelope(res, { statusCode: def.status, message: def.message, requestId: req.requestId });
+  };
+  app.use(onExpressError);
+
+  return {
+    express: app,
+    deps,
+    listen(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        const server = app.listen(port, host, () => {
+          const addr = server.address() as AddressInfo;
+          const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+          resolve({ server, url: `http://${h === "0.0.0.0" ? "127.0.0.1" : h}:${addr.port}` });
+        });
+        server.on("error", reject);
+      });
+    },
+  };
+}

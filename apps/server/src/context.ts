@@ -1,0 +1,26 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { PasswordHasher, HmacKey, SecretBox } from "@reachbell/auth";
+import type { Database } from "@reachbell/db";
+import type { Config } from "./env";
+import type { Logger } from "./logger";
+
+/** Everything a handler may use, built once by createApp. */
+export interface Deps {
+  database: Database;
+  config: Config;
+  logger: Logger;
+  clock: () => Date;
+  hasher: PasswordHasher;
+  jwtKey: HmacKey;
+  secrets: SecretBox;
+}
+
+/** Per-request context, the same for tRPC and REST. */
+export interface Context {
+  deps: Deps;
+  requestId: string;
+  headers: IncomingHttpHeaders;
+  ip: string;
+  /** Response headers a handler wants set (e.g. Idempotent-Replayed). */
+  responseHeaders: Record<string, string>;
+}

@@ -1,0 +1,107 @@
+import { type AuthRule, type PrincipalKind, type ProcedureDef, contractEntries, isPublic } from "@reachbell/contract";
+import { generateOpenApiDocument } from "trpc-to-openapi";
+import { appRouter } from "../routers";
+
+/** The security schemes of the API; which ones an operation lists comes from its contract entry. */
+export const SECURITY_SCHEMES = {
+  bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Dashboard JWT from POST /auth/login" },
+  apiKeyAuth: { type: "apiKey", in: "header", name: "x-api-key", description: "Project API key: rb_live_… or rb_test_…" },
+} as const;
+
+const SCHEME_OF: Record<PrincipalKind, keyof typeof SECURITY_SCHEMES> = {
+  user: "bearerAuth",
+  member: "bearerAuth",
+  apiKey: "apiKeyAuth",
+  partner: "bearerAuth",
+  tenant: "bearerAuth",
+  partnerTenant: "bearerAuth",
+};
+
+export function securityFor(rule: AuthRule): Record<string, string[]>[] {
+  if (isPublic(rule)) return [];
+  const names = [...new Set(rule.accepts.map((k) => SCHEME_OF[k]))];
+  return names.map((n) => ({ [n]: [] }));
+}
+
+const ERROR_STATUSES: Record<string, string> = {
+  "400": "Malformed request",
+  "401": "Not authenticated",
+  "403": "Not allowed",
+  "404": "Not found",
+  "409": "Conflict",
+  "413": "Body too large",
+  "415": "Body is not JSON",
+  "422": "Invalid fields",
+  "429": "Rate limited",
+  "500": "Internal fault",
+};
+
+const ERROR_ENVELOPE = {
+  type: "object",
+  required: ["statusCode", "message", "requestId"],
+  properties: {
+    statusCode: { type: "integer", description: "Equals the HTTP status" },
+    message: { type: "string" },
+    requestId: { type: "string", description: "req_…, equals the x-request-id response header" },
+    errors: {
+      type: "array",
+      description: "On 422: one entry per failing field",
+      items: { type: "object", required: ["path", "message"], properties: { path: { type: "string" }, message: { type: "string" } } },
+    },
+  },
+};
+
+function errorStatusesFor(def: ProcedureDef, method: string): string[] {
+  const s = ["422", "429", "500"];
+  if (method !== "get" && method !== "delete") s.push("400", "413", "415");
+  if (!isPublic(def.meta.auth)) s.push("401", "403");
+  if (def.meta.rest.path.includes("{") || !isPublic(def.meta.auth)) s.push("404");
+  if (def.meta.successStatus === 201 || def.meta.operationId === "members.update" || def.meta.operationId === "members.remove") s.push("409");
+  return [...new Set(s)].sort();
+}
+
+/**
+ * The generated document, post-processed: each operation lists exactly the security schemes its
+ * contract accepts, creations answer 201, every error is the product's envelope, and org-scoped
+ * operations document the headers they read.
+ */
+export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
+  const doc = generateOpenApiDocument(appRouter, {
+    title: "ReachBell API",
+    description: "Self-hostable push-notification platform API. Every error is `{statusCode, message, requestId}`.",
+    version: "0.1.0",
+    baseUrl,
+    openApiVersion: "3.1.0",
+    securitySchemes: SECURITY_SCHEMES as any,
+  }) as Record<string, any>;
+  const byOperationId = new Map(contractEntries().map(([, def]) => [def.meta.operationId, def]));
+  doc.components ??= {};
+  doc.components.schemas = { ...(doc.components.schemas ?? {}), ErrorEnvelope: ERROR_ENVELOPE };
+  for (const methods of Object.values<Record<string, any>>(doc.paths ?? {})) {
+    for (const [method, op] of Object.entries<any>(methods)) {
+      const def = byOperationId.get(op.operationId);
+      if (!def) throw new Error(`operation ${op.operationId} has no contract entry`);
+      const security = securityFor(def.meta.auth);
+      if (security.length > 0) op.security = security;
+      else op.security = [];
+      const responses: Record<string, any> = {};
+      const success = op.responses?.["200"];
+      responses[String(def.meta.successStatus)] = { ...success, description: def.meta.successStatus === 201 ? "Created" : "OK" };
+      for (const status of errorStatusesFor(def, method)) {
+        responses[status] = { description: ERROR_STATUSES[status], content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } } };
+      }
+      op.responses = responses;
+      const rule = def.meta.auth;
+      if (!isPublic(rule) && rule.accepts.includes("member") && rule.orgFrom !== "input") {
+        op.parameters = [
+          ...(op.parameters ?? []),
+          { in: "header", name: "x-org-id", required: rule.accepts.length === 1, description: "Organization to act in (dashboard JWT)", schema: { type: "string" } },
+        ];
+      }
+      for (const h of def.meta.headers ?? []) {
+        op.parameters = [...(op.parameters ?? []), { in: "header", name: h.name, required: h.required, description: h.description, schema: { type: "string" } }];
+      }
+    }
+  }
+  return doc;
+}

@@ -1,0 +1,60 @@
+import type { ProcedureDef } from "@reachbell/contract";
+import { initTRPC } from "@trpc/server";
+import type { OpenApiMeta } from "trpc-to-openapi";
+import { authenticate } from "./auth/authenticate";
+import type { Context } from "./context";
+import { describeError } from "./errors";
+
+/** tRPC meta: the OpenAPI block trpc-to-openapi reads, plus the contract entry it came from. */
+export type Meta = OpenApiMeta & { contract?: ProcedureDef };
+
+const t = initTRPC
+  .context<Context>()
+  .meta<Meta>()
+  .create({
+    // tRPC's own error shape, carrying the same message and requestId as the REST envelope.
+    errorFormatter({ shape, error, ctx }) {
+      const d = describeError(error);
+      return {
+        message: d.message,
+        code: shape.code,
+        data: { code: shape.data.code, httpStatus: d.status, path: shape.data.path, requestId: ctx?.requestId ?? null, ...d.extra },
+      };
+    },
+  });
+
+export const router = t.router;
+
+/**
+ * The single enforcement point for authentication and authorization. It reads `meta.contract.meta.auth`
+ * and fails closed: a procedure without a contract entry cannot be called.
+ */
+const enforceAuth = t.middleware(async ({ meta, ctx, getRawInput, next }) => {
+  const def = meta?.contract;
+  if (!def) throw new Error("procedure has no contract metadata");
+  const auth = await authenticate(def.meta.auth, ctx, getRawInput);
+  return next({ ctx: { auth } });
+});
+
+const base = t.procedure.use(enforceAuth);
+
+/** Starts the implementation of one contract entry, with its meta, input and output exactly as declared. */
+export function implement<D extends ProcedureDef>(def: D) {
+  const { meta } = def;
+  const protect = !("public" in meta.auth && meta.auth.public);
+  return base
+    .meta({
+      contract: def,
+      openapi: {
+        method: meta.rest.method,
+        path: meta.rest.path,
+        protect,
+        operationId: meta.operationId,
+        summary: meta.summary,
+        tags: [...meta.tags],
+        successDescription: meta.successStatus === 201 ? "Created" : "OK",
+      },
+    })
+    .input(def.input as D["input"])
+    .output(def.output as D["output"]);
+}

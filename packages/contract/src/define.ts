@@ -1,0 +1,86 @@
+import type { z } from "zod";
+
+/** Organization roles, weakest first. VIEWER reads; MEMBER manages subscribers and sends;
+ *  ADMIN also manages projects and API keys; OWNER also manages members and the organization. */
+export const ROLES = ["VIEWER", "MEMBER", "ADMIN", "OWNER"] as const;
+export type Role = (typeof ROLES)[number];
+export const roleRank = (role: Role): number => ROLES.indexOf(role);
+
+/**
+ * Who may call a procedure. Each kind is a distinct way to authenticate:
+ * - `user`: dashboard JWT, no organization context (e.g. `GET /auth/me`).
+ * - `member`: dashboard JWT acting in an organization (from `x-org-id`, or the `orgId` input when
+ *   `orgFrom: "input"`), as a member with at least `role`.
+ * - `apiKey`: `x-api-key`, scoped to one project.
+ * - `partner`: partner-scoped JWT on `/partner/*`.
+ * - `tenant`: tenant-scoped JWT acting on its tenant's organization.
+ * - `partnerTenant`: partner-scoped JWT plus `reach-tenant-id` acting on that tenant.
+ */
+export const PRINCIPAL_KINDS = ["user", "member", "apiKey", "partner", "tenant", "partnerTenant"] as const;
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
+/** The principals that act inside one organization (the "org principal" of the spec). */
+export const ORG_PRINCIPALS = ["member", "tenant", "partnerTenant"] as const satisfies readonly PrincipalKind[];
+
+export interface PublicRule {
+  readonly public: true;
+}
+export interface ProtectedRule {
+      readonly public?: false;
+      readonly accepts: readonly PrincipalKind[];
+      /** Minimum organization role for org principals. Required when any org principal is accepted. */
+      readonly role?: Role;
+      /** Where the organization id comes from for `member`: the `x-org-id` header (default) or the `orgId` input. */
+      readonly orgFrom?: "header" | "input";
+}
+export type AuthRule = PublicRule | ProtectedRule;
+
+export type RateLimitGroup = "default" | "ingest" | "auth";
+export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+export interface ProcedureMeta {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly tags: readonly string[];
+  readonly rest: { readonly method: HttpMethod; readonly path: `/${string}` };
+  readonly auth: AuthRule;
+  readonly rateLimit: RateLimitGroup;
+  /** HTTP status of success on REST (201 for creations). */
+  readonly successStatus: 200 | 201;
+  /** Headers the procedure reads besides authentication (documented in OpenAPI). */
+  readonly headers?: readonly { name: string; description: string; required: boolean }[];
+}
+
+export interface ProcedureDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly kind: "query" | "mutation";
+  readonly input: I;
+  readonly output: O;
+  readonly meta: ProcedureMeta;
+}
+
+type DefineArgs<I extends z.ZodType, O extends z.ZodType> = Omit<ProcedureMeta, "successStatus" | "rateLimit"> & {
+  input: I;
+  output: O;
+  successStatus?: 200 | 201;
+  rateLimit?: RateLimitGroup;
+};
+
+/** Declares one procedure. `auth` is mandatory here so no procedure can exist without an access rule. */
+export function defineProcedure<I extends z.ZodType, O extends z.ZodType>(args: DefineArgs<I, O>): ProcedureDef<I, O> {
+  const { input, output, successStatus = 200, rateLimit = "default", ...meta } = args;
+  if (!isPublic(meta.auth)) {
+    const accepts = meta.auth.accepts;
+    if (accepts.length === 0) throw new Error(`${meta.operationId}: auth.accepts is empty`);
+    if (accepts.some((k) => (ORG_PRINCIPALS as readonly string[]).includes(k)) && !meta.auth.role) {
+      throw new Error(`${meta.operationId}: org principals need a minimum role`);
+    }
+  }
+  return {
+    kind: meta.rest.method === "GET" ? "query" : "mutation",
+    input,
+    output,
+    meta: { ...meta, successStatus, rateLimit },
+  };
+}
+
+export const isPublic = (auth: AuthRule): auth is PublicRule => auth.public === true;

@@ -1,0 +1,32 @@
+/**
+ * Every domain error the API can answer with: code → HTTP status → message. The server turns these
+ * into the `{statusCode, message, requestId}` envelope; messages here are part of the contract.
+ */
+export const DOMAIN_ERRORS = {
+  BAD_REQUEST: { status: 400, message: "Malformed request" },
+  MALFORMED_JSON: { status: 400, message: "Malformed JSON body" },
+  INVALID_TOKEN: { status: 401, message: "Invalid or expired token" },
+  INVALID_API_KEY: { status: 401, message: "Invalid API key" },
+  NOT_AUTHENTICATED: { status: 401, message: "Authentication required" },
+  INVALID_CREDENTIALS: { status: 401, message: "Invalid email or password" },
+  MISSING_ORG_HEADER: { status: 403, message: "Missing x-org-id header" },
+  MISSING_TENANT_HEADER: { status: 403, message: "Missing reach-tenant-id header" },
+  WRONG_PROJECT: { status: 403, message: "Resource belongs to a different project" },
+  FORBIDDEN: { status: 403, message: "This credential cannot be used on this route" },
+  INSUFFICIENT_ROLE: { status: 403, message: "Your role does not allow this action" },
+  NOT_FOUND: { status: 404, message: "Not found" },
+  ROUTE_NOT_FOUND: { status: 404, message: "Route not found" },
+  ORGANIZATION_NOT_FOUND: { status: 404, message: "Organization not found" },
+  MEMBER_NOT_FOUND: { status: 404, message: "Member not found" },
+  USER_NOT_FOUND: { status: 404, message: "No user with that email" },
+  EMAIL_TAKEN: { status: 409, message: "Email already registered" },
+  ALREADY_MEMBER: { status: 409, message: "User is already a member of this organization" },
+  LAST_OWNER: { status: 409, message: "An organization must keep at least one OWNER" },
+  PAYLOAD_TOO_LARGE: { status: 413, message: "Request body too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Content-Type must be application/json" },
+  VALIDATION: { status: 422, message: "Validation failed" },
+  RATE_LIMITED: { status: 429, message: "Too many requests" },
+  INTERNAL: { status: 500, message: "Internal server error" },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;

@@ -1,0 +1,7 @@
+export { createDb, parseDatabaseUrl, type Database, type DbTarget } from "./create-db";
+export { migrateToLatest } from "./migrate";
+export { migrations } from "./migrations";
+export type { Dialect } from "./migrations/util";
+export { createTestDb, testDialects, markSuiteRan } from "./test-db";
+export { newId, type IdPrefix } from "./ids";
+export * from "./schema";

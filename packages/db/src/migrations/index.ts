@@ -1,0 +1,11 @@
+import type { Kysely } from "kysely";
+import * as m0001 from "./0001_users_organizations";
+import type { Dialect } from "./util";
+
+export interface Migration {
+  name: string;
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+/** Every migration, in order. A list in code (not a folder scan) so bundling cannot lose one. */
+export const migrations: Migration[] = [{ name: "0001_users_organizations", up: m0001.up }];

@@ -1,0 +1,50 @@
+import { sql } from "kysely";
+import { describe, expect, it } from "vitest";
+import { createTestDb, migrateToLatest, migrations, newId, parseDatabaseUrl, testDialects } from "../src";
+
+describe("parseDatabaseUrl", () => {
+  it("maps URLs to dialects", () => {
+    expect(parseDatabaseUrl(undefined, "/srv")).toEqual({ dialect: "sqlite", file: "/srv/data/reachbell.db" });
+    expect(parseDatabaseUrl("file:./x.db", "/srv")).toEqual({ dialect: "sqlite", file: "/srv/x.db" });
+    expect(parseDatabaseUrl("/abs/y.db", "/srv")).toEqual({ dialect: "sqlite", file: "/abs/y.db" });
+    expect(parseDatabaseUrl("postgres://u@h/db")).toEqual({ dialect: "postgres", url: "postgres://u@h/db" });
+    expect(parseDatabaseUrl("postgresql://u@h/db").dialect).toBe("postgres");
+    expect(() => parseDatabaseUrl("mysql://h/db")).toThrow(/unsupported/);
+  });
+});
+
+describe("newId", () => {
+  it("is prefixed, 26 Crockford chars, and sorts by time", () => {
+    const a = newId("usr", 1_700_000_000_000);
+    const b = newId("usr", 1_700_000_000_001);
+    expect(a).toMatch(/^usr_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(a < b).toBe(true);
+    expect(new Set(Array.from({ length: 1000 }, () => newId("sub"))).size).toBe(1000);
+  });
+});
+
+for (const d of testDialects()) {
+  (d.enabled ? describe : describe.skip)(`migrations [${d.dialect}]`, () => {
+    it("apply once, are recorded, and enforce unique constraints in the database", async () => {
+      const database = await createTestDb(d.dialect);
+      try {
+        const db = database.db;
+        expect(await migrateToLatest(db, d.dialect)).toEqual([]); // already applied by createTestDb
+        const rows = await sql<{ name: string }>`select name from schema_migrations order by name`.execute(db);
+        expect(rows.rows.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
+        const now = new Date().toISOString();
+        await db.insertInto("users").values({ id: newId("usr"), email: "a@x.test", name: "A", passwordHash: "h", createdAt: now, updatedAt: now }).execute();
+        // Emails are unique case-insensitively.
+        await expect(
+          db.insertInto("users").values({ id: newId("usr"), email: "A@X.test", name: "B", passwordHash: "h", createdAt: now, updatedAt: now }).execute(),
+        ).rejects.toThrow();
+        // Timestamps come back as the same ISO strings on both dialects.
+        const u = await db.selectFrom("users").select("createdAt").executeTakeFirstOrThrow();
+        expect(u.createdAt).toBe(now);
+        expect(await database.ping()).toBe(true);
+      } finally {
+        await database.destroy();
+      }
+    });
+  });
+}

@@ -1,0 +1,9 @@
+export { startPushServicePeer } from "./push-service-peer";
+export type {
+  PeerOptions,
+  PeerSubscriber,
+  PushServicePeer,
+  ReceivedPush,
+  RejectedPush,
+  ScriptedResponse,
+} from "./push-service-peer";
