@@ -10,6 +10,8 @@ import { createOpenApiExpressMiddleware } from "trpc-to-openapi";
 import type { Context, Deps } from "./context";
 import type { Config } from "./env";
 import { DOMAIN_ERRORS } from "@reachbell/contract";
+import { ApiKeyVerifier } from "./auth/api-key-verifier";
+import { type InvalidationBus, LocalInvalidationBus } from "./auth/invalidation-bus";
 import { docsRouter } from "./http/docs";
 import { envelopeResponses, recordError, sendEnvelope } from "./http/envelope";
 import { buildOpenApiDocument } from "./http/openapi";
@@ -22,11 +24,15 @@ export interface CreateAppOptions {
   config: Config;
   clock?: () => Date;
   logger?: Logger;
+  /** Cross-instance invalidations (Redis when REDIS_URL is set); local by default. */
+  bus?: InvalidationBus;
 }
 
 export interface App {
   express: Express;
   deps: Deps;
+  /** Flushes buffered state (API-key lastUsedAt) and stops timers; the caller closes the database. */
+  close(): Promise<void>;
   /** Starts listening (port 0 → a free port); resolves with the base URL. */
   listen(port?: number, host?: string): Promise<{ server: Server; url: string }>;
 }
@@ -37,14 +43,18 @@ const successStatusByPath = new Map(contractEntries().map(([path, def]) => [path
 export function createApp(opts: CreateAppOptions): App {
   const { database, config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? (() => new Date());
+  const bus = opts.bus ?? new LocalInvalidationBus();
   const deps: Deps = {
     database,
     config,
     logger,
-    clock: opts.clock ?? (() => new Date()),
+    clock,
     hasher: new PasswordHasher(),
     jwtKey: hmacKey(config.jwtSecret),
     secrets: new SecretBox(config.encryptionKey),
+    bus,
+    apiKeys: new ApiKeyVerifier(database, bus, clock),
   };
 
   const app = express();
@@ -131,6 +141,10 @@ export function createApp(opts: CreateAppOptions): App {
   return {
     express: app,
     deps,
+    async close() {
+      await deps.apiKeys.close();
+      await bus.close();
+    },
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         const server = app.listen(port, host, () => {

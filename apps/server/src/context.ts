@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { PasswordHasher, HmacKey, SecretBox } from "@reachbell/auth";
 import type { Database } from "@reachbell/db";
+import type { ApiKeyVerifier } from "./auth/api-key-verifier";
+import type { InvalidationBus } from "./auth/invalidation-bus";
 import type { Config } from "./env";
 import type { Logger } from "./logger";
 
@@ -13,6 +15,8 @@ export interface Deps {
   hasher: PasswordHasher;
   jwtKey: HmacKey;
   secrets: SecretBox;
+  apiKeys: ApiKeyVerifier;
+  bus: InvalidationBus;
 }
 
 /** Per-request context, the same for tRPC and REST. */

@@ -21,6 +21,8 @@ export interface Config {
   vapidSubject: string | undefined;
   pushAllowInsecureEndpoints: boolean;
   bodyLimitBytes: number;
+  /** Partner and tenant tokens whose exp − iat exceeds this are refused. */
+  partnerTokenMaxLifetimeSeconds: number;
 }
 
 const bool = z.enum(["true", "false", "1", "0", ""]).transform((v) => v === "true" || v === "1");
@@ -39,6 +41,7 @@ const schema = z.object({
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "must be a mailto: or https: URL").optional(),
   PUSH_ALLOW_INSECURE_ENDPOINTS: bool.default(false),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(100_000),
+  PARTNER_TOKEN_MAX_LIFETIME: z.string().default("24h"),
 });
 
 export class ConfigError extends Error {
@@ -71,6 +74,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     jwtExpiresInSeconds = parseDuration(e.JWT_EXPIRES_IN);
   } catch (err) {
     problems.push(`JWT_EXPIRES_IN: ${(err as Error).message}`);
+  }
+
+  let partnerTokenMaxLifetimeSeconds = 0;
+  try {
+    partnerTokenMaxLifetimeSeconds = parseDuration(e.PARTNER_TOKEN_MAX_LIFETIME);
+  } catch (err) {
+    problems.push(`PARTNER_TOKEN_MAX_LIFETIME: ${(err as Error).message}`);
   }
 
   let dev: DevSecrets | undefined;
@@ -125,6 +135,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       vapidSubject: e.VAPID_SUBJECT,
       pushAllowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      partnerTokenMaxLifetimeSeconds,
     },
   };
 }
@@ -160,6 +171,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     vapidSubject: "mailto:ops@reachbell.test",
     pushAllowInsecureEndpoints: true,
     bodyLimitBytes: 100_000,
+    partnerTokenMaxLifetimeSeconds: 24 * 3600,
     ...overrides,
   };
 }

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     }, 10_000);
     force.unref();
     server.close(async () => {
+      await app.close().catch(() => {});
       await database.destroy().catch(() => {});
       logger.info("stopped");
       process.exit(0);

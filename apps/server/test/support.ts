@@ -27,6 +27,7 @@ export async function startServer(dialect: Dialect, overrides: Partial<Config> =
     config,
     close: async () => {
       await closeServer(server);
+      await app.close();
       await database.destroy();
     },
   };

@@ -18,6 +18,8 @@ export const DOMAIN_ERRORS = {
   ROUTE_NOT_FOUND: { status: 404, message: "Route not found" },
   ORGANIZATION_NOT_FOUND: { status: 404, message: "Organization not found" },
   MEMBER_NOT_FOUND: { status: 404, message: "Member not found" },
+  PROJECT_NOT_FOUND: { status: 404, message: "Project not found" },
+  TENANT_NOT_FOUND: { status: 404, message: "Tenant not found" },
   USER_NOT_FOUND: { status: 404, message: "No user with that email" },
   EMAIL_TAKEN: { status: 409, message: "Email already registered" },
   ALREADY_MEMBER: { status: 409, message: "User is already a member of this organization" },

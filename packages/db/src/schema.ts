@@ -36,8 +36,86 @@ export interface SchemaMigrationsTable {
   appliedAt: Generated<string>;
 }
 
+export interface PartnersTable {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface PartnerSecretsTable {
+  id: string;
+  partnerId: string;
+  /** AES-256-GCM sealed with ENCRYPTION_KEY. */
+  secretEnc: string;
+  createdAt: string;
+  /** Set when rotated out: the secret verifies until then. */
+  expiresAt: string | null;
+}
+
+export interface ProjectsTable {
+  id: string;
+  organizationId: string;
+  name: string;
+  environment: "live" | "sandbox";
+  timezone: string;
+  vapidPublicKey: string;
+  /** AES-256-GCM sealed with ENCRYPTION_KEY; never returned. */
+  vapidPrivateKeyEnc: string;
+  /** JSON text: {quietHours, frequencyCap}. */
+  deliveryPolicy: string;
+  /** JSON text or null: raised rate limits per group. */
+  rateLimits: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  projectId: string;
+  name: string;
+  /** SHA-256 hex of the full key. */
+  keyHash: string;
+  prefix: string;
+  last4: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface SubscribersTable {
+  id: string;
+  projectId: string;
+  token: string;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  externalId: string | null;
+  status: "active" | "unsubscribed" | "expired";
+  userAgent: string | null;
+  browser: string | null;
+  os: string | null;
+  deviceType: string | null;
+  timezone: string | null;
+  language: string | null;
+  country: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SubscriberTagsTable {
+  subscriberId: string;
+  projectId: string;
+  tag: string;
+}
+
 export interface DB {
   users: UsersTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;
+  partners: PartnersTable;
+  partnerSecrets: PartnerSecretsTable;
+  projects: ProjectsTable;
+  apiKeys: ApiKeysTable;
+  subscribers: SubscribersTable;
+  subscriberTags: SubscriberTagsTable;
 }

@@ -1,7 +1,8 @@
-import { type AuthRule, type PrincipalKind, type Role, isPublic, roleRank } from "@reachbell/contract";
-import { InvalidTokenError } from "@reachbell/auth";
+import { InvalidTokenError, peekClaims } from "@reachbell/auth";
+import { type AuthRule, type PrincipalKind, type ProtectedRule, type Role, isPublic, roleRank } from "@reachbell/contract";
 import type { Context } from "../context";
 import { DomainError } from "../errors";
+import { verifyPartnerToken } from "./partner-tokens";
 import type { AuthState } from "./principal";
 import { verifyUserToken } from "./user-tokens";
 
@@ -19,7 +20,9 @@ function bearerToken(ctx: Context): string | undefined {
   return m[1];
 }
 
-async function rawInputField(getRawInput: () => Promise<unknown>, field: string): Promise<unknown> {
+type RawInput = () => Promise<unknown>;
+
+async function rawInputField(getRawInput: RawInput, field: string): Promise<unknown> {
   const raw = await getRawInput();
   return raw && typeof raw === "object" ? (raw as Record<string, unknown>)[field] : undefined;
 }
@@ -27,15 +30,40 @@ async function rawInputField(getRawInput: () => Promise<unknown>, field: string)
 /**
  * Establishes the principal for one call according to the procedure's access rule.
  * Order: credential validity (401) → whether this route takes that credential (403) → the
- * organization or project the call names (403/404) → role (403).
+ * organization, tenant or project the call names (403/404) → role (403).
  */
-export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: () => Promise<unknown>): Promise<AuthState> {
+export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: RawInput): Promise<AuthState> {
   if (isPublic(rule)) return { principal: { kind: "anonymous" } };
   const accepts = (k: PrincipalKind) => rule.accepts.includes(k);
 
+  const apiKey = header(ctx, "x-api-key");
   const token = bearerToken(ctx);
+  // An API key is used when the route takes one, or when it is the only credential presented.
+  if (apiKey !== undefined && (accepts("apiKey") || token === undefined)) {
+    const state = await authenticateApiKey(ctx, apiKey);
+    if (!accepts("apiKey")) throw new DomainError("FORBIDDEN");
+    return checkProject(state, ctx, getRawInput);
+  }
   if (!token) throw new DomainError("NOT_AUTHENTICATED");
 
+  const partnerId = peekClaims(token)?.partnerId;
+  const state = typeof partnerId === "string" ? await authenticatePartnerToken(rule, ctx, token, partnerId) : await authenticateUserToken(rule, ctx, token, getRawInput);
+  if (state.org && state.principal.kind !== "user") requireRole(state.org.role, rule.role);
+  return checkProject(state, ctx, getRawInput);
+}
+
+async function authenticateApiKey(ctx: Context, apiKey: string): Promise<AuthState> {
+  const identity = await ctx.deps.apiKeys.verify(apiKey);
+  if (!identity) throw new DomainError("INVALID_API_KEY");
+  return {
+    principal: { kind: "apiKey", keyId: identity.keyId, projectId: identity.projectId, orgId: identity.orgId, environment: identity.environment },
+    // An API key acts with MEMBER rights inside its one project (subscribers, sending).
+    org: { id: identity.orgId, role: "MEMBER" },
+    project: { id: identity.projectId, environment: identity.environment },
+  };
+}
+
+async function authenticateUserToken(rule: ProtectedRule, ctx: Context, token: string, getRawInput: RawInput): Promise<AuthState> {
   let userId: string;
   try {
     userId = await verifyUserToken(ctx.deps, token);
@@ -47,15 +75,13 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: ()
   const user = await db.selectFrom("users").select("id").where("id", "=", userId).executeTakeFirst();
   if (!user) throw new DomainError("INVALID_TOKEN");
 
-  if (accepts("user")) return { principal: { kind: "user", userId } };
-  if (!accepts("member")) throw new DomainError("FORBIDDEN");
+  if (rule.accepts.includes("user")) return { principal: { kind: "user", userId } };
+  if (!rule.accepts.includes("member")) throw new DomainError("FORBIDDEN");
 
   let orgId: unknown;
   if (rule.orgFrom === "input") {
     orgId = await rawInputField(getRawInput, "orgId");
-    if (typeof orgId !== "string") {
-      throw new DomainError("VALIDATION", { extra: { errors: [{ path: "orgId", message: "Required" }] } });
-    }
+    if (typeof orgId !== "string") throw new DomainError("VALIDATION", { extra: { errors: [{ path: "orgId", message: "Required" }] } });
   } else {
     orgId = header(ctx, "x-org-id");
     if (!orgId) throw new DomainError("MISSING_ORG_HEADER");
@@ -69,8 +95,69 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: ()
   // Not a member and no such organization answer the same: never a hint that it exists.
   if (!membership) throw new DomainError("ORGANIZATION_NOT_FOUND");
   const role = membership.role as Role;
-  requireRole(role, rule.role);
   return { principal: { kind: "member", userId, orgId: orgId as string, role }, org: { id: orgId as string, role } };
+}
+
+async function authenticatePartnerToken(rule: ProtectedRule, ctx: Context, token: string, partnerId: string): Promise<AuthState> {
+  let claims;
+  try {
+    claims = await verifyPartnerToken(ctx.deps, token, partnerId);
+  } catch (e) {
+    if (e instanceof InvalidTokenError) throw new DomainError("INVALID_TOKEN");
+    throw e;
+  }
+  const db = ctx.deps.database.db;
+  if (claims.type === "partner") {
+    if (rule.accepts.includes("partner")) return { principal: { kind: "partner", partnerId } };
+    if (!rule.accepts.includes("partnerTenant")) throw new DomainError("FORBIDDEN");
+    const tenantRef = header(ctx, "reach-tenant-id");
+    if (!tenantRef) throw new DomainError("MISSING_TENANT_HEADER");
+    const org = await db
+      .selectFrom("organizations")
+      .select("id")
+      .where("partnerId", "=", partnerId)
+      .where((eb) => eb.or([eb("id", "=", tenantRef), eb("externalId", "=", tenantRef)]))
+      .executeTakeFirst();
+    if (!org) throw new DomainError("TENANT_NOT_FOUND");
+    // A partner administers its tenants fully.
+    return { principal: { kind: "partnerTenant", partnerId, orgId: org.id, role: "OWNER" }, org: { id: org.id, role: "OWNER" } };
+  }
+  if (!rule.accepts.includes("tenant")) throw new DomainError("FORBIDDEN");
+  const org = await db
+    .selectFrom("organizations")
+    .select("id")
+    .where("partnerId", "=", partnerId)
+    .where("externalId", "=", claims.tenantExternalId)
+    .executeTakeFirst();
+  if (!org) throw new DomainError("TENANT_NOT_FOUND");
+  return {
+    principal: { kind: "tenant", partnerId, orgId: org.id, role: claims.role, externalUserId: claims.externalId, email: claims.email, name: claims.name },
+    org: { id: org.id, role: claims.role },
+  };
+}
+
+/**
+ * A `projectId` named in the path or body must be in scope: an API key may only name its own
+ * project (403 whether or not the other exists, as the docs promise); an organization principal
+ * only its organization's projects (404 otherwise, never a hint).
+ */
+async function checkProject(state: AuthState, ctx: Context, getRawInput: RawInput): Promise<AuthState> {
+  const projectId = await rawInputField(getRawInput, "projectId");
+  if (typeof projectId !== "string") return state;
+  if (state.project) {
+    if (projectId !== state.project.id) throw new DomainError("WRONG_PROJECT");
+    return state;
+  }
+  if (state.org) {
+    const found = await ctx.deps.database.db
+      .selectFrom("projects")
+      .select("id")
+      .where("id", "=", projectId)
+      .where("organizationId", "=", state.org.id)
+      .executeTakeFirst();
+    if (!found) throw new DomainError("PROJECT_NOT_FOUND");
+  }
+  return state;
 }
 
 function requireRole(role: Role, min: Role | undefined): void {

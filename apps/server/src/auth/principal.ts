@@ -4,12 +4,18 @@ import type { Role } from "@reachbell/contract";
 export type Principal =
   | { kind: "anonymous" }
   | { kind: "user"; userId: string }
-  | { kind: "member"; userId: string; orgId: string; role: Role };
+  | { kind: "member"; userId: string; orgId: string; role: Role }
+  | { kind: "apiKey"; keyId: string; projectId: string; orgId: string; environment: "live" | "sandbox" }
+  | { kind: "partner"; partnerId: string }
+  | { kind: "tenant"; partnerId: string; orgId: string; role: Role; externalUserId: string; email: string; name: string }
+  | { kind: "partnerTenant"; partnerId: string; orgId: string; role: Role };
 
 export interface AuthState {
   principal: Principal;
-  /** The organization the call acts in, for org principals. */
+  /** The organization the call acts in (org principals and API keys). */
   org?: { id: string; role: Role };
+  /** Set for API keys: the one project the key may touch. */
+  project?: { id: string; environment: "live" | "sandbox" };
 }
 
 /** The organization of an org-scoped call. The contract guarantees it exists; this only narrows the type. */
@@ -22,4 +28,24 @@ export function userIdOf(auth: AuthState): string {
   const p = auth.principal;
   if (p.kind === "user" || p.kind === "member") return p.userId;
   throw new Error("no user principal");
+}
+
+export function partnerIdOf(auth: AuthState): string {
+  const p = auth.principal;
+  if (p.kind === "partner" || p.kind === "partnerTenant" || p.kind === "tenant") return p.partnerId;
+  throw new Error("no partner principal");
+}
+
+/**
+ * What data a call may see: always one organization, and for API keys one project. Queries filter
+ * by this so anything outside it reads as "not found".
+ */
+export interface Scope {
+  orgId: string;
+  projectId?: string;
+}
+
+export function scopeOf(auth: AuthState): Scope {
+  const org = orgOf(auth);
+  return auth.project ? { orgId: org.id, projectId: auth.project.id } : { orgId: org.id };
 }

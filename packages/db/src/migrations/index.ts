@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import * as m0001 from "./0001_users_organizations";
+import * as m0002 from "./0002_projects_keys_subscribers_partners";
 import type { Dialect } from "./util";
 
 export interface Migration {
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. A list in code (not a folder scan) so bundling cannot lose one. */
-export const migrations: Migration[] = [{ name: "0001_users_organizations", up: m0001.up }];
+export const migrations: Migration[] = [
+  { name: "0001_users_organizations", up: m0001.up },
+  { name: "0002_projects_keys_subscribers_partners", up: m0002.up },
+];

@@ -1,0 +1,98 @@
+import { hashApiKey, looksLikeApiKey } from "@reachbell/auth";
+import type { Database } from "@reachbell/db";
+import type { InvalidationBus } from "./invalidation-bus";
+
+export interface ApiKeyIdentity {
+  keyId: string;
+  keyHash: string;
+  projectId: string;
+  orgId: string;
+  environment: "live" | "sandbox";
+}
+
+interface Entry {
+  identity: ApiKeyIdentity;
+  expiresAt: number;
+}
+
+/**
+ * Verifies `x-api-key` without a database round trip per request.
+ *
+ * Correctness of the cache: only valid keys are cached, for `ttlMs`. Revoking a key (or deleting its
+ * project) deletes the entry here and publishes an invalidation on the bus, which every instance
+ * applies before its next request (Redis pub/sub when REDIS_URL is set). The TTL is only a backstop
+ * for a missed message. `lastUsedAt` is collected in memory and written in one batch every
+ * `usageFlushMs` and at shutdown, so a busy key costs no write per request.
+ */
+export class ApiKeyVerifier {
+  private readonly cache = new Map<string, Entry>();
+  private readonly lastUse = new Map<string, string>();
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly database: Database,
+    private readonly bus: InvalidationBus,
+    private readonly clock: () => Date,
+    private readonly opts: { ttlMs?: number; maxEntries?: number; usageFlushMs?: number } = {},
+  ) {
+    bus.subscribe((m) => {
+      if (m.kind === "apiKey") this.cache.delete(m.keyHash);
+      if (m.kind === "project") for (const [h, e] of this.cache) if (e.identity.projectId === m.projectId) this.cache.delete(h);
+    });
+    this.flushTimer = setInterval(() => void this.flushUsage().catch(() => {}), opts.usageFlushMs ?? 30_000);
+    this.flushTimer.unref();
+  }
+
+  async verify(rawKey: string): Promise<ApiKeyIdentity | null> {
+    if (!looksLikeApiKey(rawKey)) return null;
+    const keyHash = hashApiKey(rawKey);
+    const now = this.clock().getTime();
+    const hit = this.cache.get(keyHash);
+    let identity: ApiKeyIdentity | undefined = hit && hit.expiresAt > now ? hit.identity : undefined;
+    if (!identity) {
+      const row = await this.database.db
+        .selectFrom("apiKeys")
+        .innerJoin("projects", "projects.id", "apiKeys.projectId")
+        .select(["apiKeys.id as keyId", "apiKeys.projectId", "projects.organizationId as orgId", "projects.environment"])
+        .where("apiKeys.keyHash", "=", keyHash)
+        .where("apiKeys.revokedAt", "is", null)
+        .executeTakeFirst();
+      if (!row) {
+        this.cache.delete(keyHash);
+        return null;
+      }
+      identity = { keyId: row.keyId, keyHash, projectId: row.projectId, orgId: row.orgId, environment: row.environment };
+      if (this.cache.size >= (this.opts.maxEntries ?? 100_000)) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(keyHash, { identity, expiresAt: now + (this.opts.ttlMs ?? 60_000) });
+    }
+    this.lastUse.set(identity.keyId, this.clock().toISOString());
+    return identity;
+  }
+
+  /** Call after revoking a key in the database: this instance and (through the bus) all others forget it. */
+  async revoked(keyHash: string): Promise<void> {
+    this.cache.delete(keyHash);
+    await this.bus.publish({ kind: "apiKey", keyHash });
+  }
+
+  async projectDeleted(projectId: string): Promise<void> {
+    for (const [h, e] of this.cache) if (e.identity.projectId === projectId) this.cache.delete(h);
+    await this.bus.publish({ kind: "project", projectId });
+  }
+
+  /** Writes the collected lastUsedAt values (one update per key used since the last flush). */
+  async flushUsage(): Promise<void> {
+    if (this.lastUse.size === 0) return;
+    const batch = [...this.lastUse];
+    this.lastUse.clear();
+    for (const [keyId, at] of batch) {
+      await this.database.db.updateTable("apiKeys").set({ lastUsedAt: at }).where("id", "=", keyId).execute();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushUsage().catch(() => {});
+  }
+}
