@@ -24,6 +24,7 @@ export interface SendResult {
   /** Response body as UTF-8, at most maxResponseBytes bytes. */
   body: string;
   bodyTruncated: boolean;
+  /** From the send() call, including any wait for a pooled socket. */
   durationMs: number;
   error?: SendErrorCode;
   errorMessage?: string;
@@ -32,7 +33,10 @@ export interface SendResult {
 export interface PushSenderOptions {
   /** Development/testing only: allow http: endpoints and private/loopback addresses. */
   allowInsecure?: boolean;
-  /** Deadline for the whole exchange: DNS, connect, TLS, request and response. Default 10 s. */
+  /**
+   * Deadline per request from the moment it gets a socket: DNS, connect, TLS, sending and
+   * the whole response. Time queued behind maxSocketsPerOrigin is not counted. Default 10 s.
+   */
   timeoutMs?: number;
   userAgent?: string;
   /** Concurrent connections per origin. Default 50. */
@@ -105,6 +109,7 @@ export function createPushSender(options: PushSenderOptions = {}): PushSender {
 
     return new Promise<SendResult>((resolve) => {
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
       let response: { status: number; headers: Record<string, string> } | null = null;
       const chunks: Buffer[] = [];
       let received = 0;
@@ -145,14 +150,20 @@ export function createPushSender(options: PushSenderOptions = {}): PushSender {
           res.on("end", () => finish(answered(false)));
           // The status already arrived; a broken body doesn't change the service's answer.
           res.on("error", () => finish(answered(true)));
-          res.on("aborted", () => finish(answered(true)));
+          res.on("close", () => finish(answered(!res.complete)));
         },
       );
-      const timer = setTimeout(() => {
-        if (response) finish(answered(true));
-        else finish(failure("timeout", `no response within ${timeoutMs} ms`));
-        req.destroy();
-      }, timeoutMs);
+      // The deadline starts when the agent hands out a socket (DNS, connect, TLS, request,
+      // response), so waiting in the pool queue behind maxSockets is not counted: a large
+      // fan-out to one push service would otherwise time out requests never sent.
+      req.once("socket", () => {
+        if (settled) return;
+        timer = setTimeout(() => {
+          if (response) finish(answered(true));
+          else finish(failure("timeout", `no response within ${timeoutMs} ms`));
+          req.destroy();
+        }, timeoutMs);
+      });
       req.on("error", (err) => {
         if (response) return finish(answered(true));
         finish(failure(errorCodeOf(err), err.message));
