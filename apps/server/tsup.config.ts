@@ -1,6 +1,8 @@
 import { defineConfig } from "tsup";
 
-// One bundle per entry; workspace packages are inlined, npm dependencies stay external.
+// One bundle per entry; workspace packages are inlined, npm dependencies stay external. tsup only
+// externalizes what this package.json lists, so the inlined packages' runtime dependencies (argon2,
+// better-sqlite3, pg, jose: native or not bundleable) are listed here too.
 export default defineConfig({
   entry: { main: "src/main.ts", cli: "src/cli.ts" },
   format: ["esm"],

@@ -12,7 +12,14 @@ import type { Config } from "./env";
 import { DOMAIN_ERRORS } from "@reachbell/contract";
 import { ApiKeyVerifier } from "./auth/api-key-verifier";
 import { type InvalidationBus, LocalInvalidationBus } from "./auth/invalidation-bus";
+import { RedisInvalidationBus } from "./auth/redis-invalidation-bus";
+import { createRateLimiter } from "./rate-limit";
+import { RedisConnections } from "./redis";
+import { createPushSender } from "@reachbell/push";
+import { VapidSigners } from "./push/vapid-signers";
 import { docsRouter } from "./http/docs";
+import { stripApiPrefix } from "./http/api-prefix";
+import { PartnerOrigins, corsMiddleware } from "./http/cors";
 import { envelopeResponses, recordError, sendEnvelope } from "./http/envelope";
 import { buildOpenApiDocument } from "./http/openapi";
 import { requestId } from "./http/request-id";
@@ -26,6 +33,8 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** Cross-instance invalidations (Redis when REDIS_URL is set); local by default. */
   bus?: InvalidationBus;
+  /** false leaves the rate limiter out (benchmarks only: it measures what the limiter costs). */
+  rateLimiting?: boolean;
 }
 
 export interface App {
@@ -44,7 +53,10 @@ export function createApp(opts: CreateAppOptions): App {
   const { database, config } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? (() => new Date());
-  const bus = opts.bus ?? new LocalInvalidationBus();
+  // REDIS_URL: shared rate-limit counters and invalidations between instances (never required to answer).
+  const redis = config.redisUrl ? new RedisConnections(config.redisUrl, config.redisKeyPrefix, logger) : undefined;
+  const bus = opts.bus ?? (redis ? new RedisInvalidationBus(redis, logger) : new LocalInvalidationBus());
+  const secrets = new SecretBox(config.encryptionKey);
   const deps: Deps = {
     database,
     config,
@@ -52,15 +64,34 @@ export function createApp(opts: CreateAppOptions): App {
     clock,
     hasher: new PasswordHasher(),
     jwtKey: hmacKey(config.jwtSecret),
-    secrets: new SecretBox(config.encryptionKey),
+    secrets,
     bus,
     apiKeys: new ApiKeyVerifier(database, bus, clock),
+    push: {
+      sender: createPushSender({ allowInsecure: config.pushAllowInsecureEndpoints }),
+      vapid: new VapidSigners({ secrets, config, bus }),
+    },
   };
 
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
+  app.use(stripApiPrefix);
   app.use(requestId);
+  // CORS before the rate limiter: preflights are answered without counting, and a 429 is readable by the page.
+  app.use(corsMiddleware(config.corsOrigins, new PartnerOrigins(database, logger)));
+  // One access-log line per request: ids, route and outcome only (never headers, query or body).
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    const path = req.originalUrl.split("?")[0];
+    res.on("finish", () => {
+      const durationMs = Number((process.hrtime.bigint() - started) / 1000n) / 1000;
+      logger.info("request", { requestId: req.requestId, method: req.method, path, status: res.statusCode, durationMs });
+    });
+    next();
+  });
+  // Before everything that does work (tRPC, body parsing, REST): a rejected request does none.
+  if (opts.rateLimiting !== false) app.use(createRateLimiter({ config, database, bus, apiKeys: deps.apiKeys, logger, redis }));
 
   const createContext = ({ req }: { req: express.Request; res: express.Response }): Context => ({
     deps,
@@ -143,9 +174,12 @@ export function createApp(opts: CreateAppOptions): App {
     deps,
     async close() {
       await deps.apiKeys.close();
+      deps.push.sender.close();
       await bus.close();
+      await redis?.close();
     },
-    listen(port = config.port, host = config.host) {
+    async listen(port = config.port, host = config.host) {
+      if (redis && !(await redis.waitReady(3000))) logger.warn("redis is not reachable yet: starting with per-process rate limits until it is");
       return new Promise((resolve, reject) => {
         const server = app.listen(port, host, () => {
           const addr = server.address() as AddressInfo;

@@ -3,7 +3,9 @@ import type { PasswordHasher, HmacKey, SecretBox } from "@reachbell/auth";
 import type { Database } from "@reachbell/db";
 import type { ApiKeyVerifier } from "./auth/api-key-verifier";
 import type { InvalidationBus } from "./auth/invalidation-bus";
+import type { PushSender } from "@reachbell/push";
 import type { Config } from "./env";
+import type { VapidSigners } from "./push/vapid-signers";
 import type { Logger } from "./logger";
 
 /** Everything a handler may use, built once by createApp. */
@@ -16,6 +18,8 @@ export interface Deps {
   jwtKey: HmacKey;
   secrets: SecretBox;
   apiKeys: ApiKeyVerifier;
+  /** Web Push: one sender (keep-alive pools per origin) and the projects' VAPID signers. */
+  push: { sender: PushSender; vapid: VapidSigners };
   bus: InvalidationBus;
 }
 

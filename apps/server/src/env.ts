@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { dirname, resolve } from "node:path";
 import { parseDuration, parseEncryptionKey } from "@reachbell/auth";
 import { z } from "zod";
+import { parseOriginList } from "./http/origins";
 
 // The only file that reads process.env. Everything else receives a Config.
 
@@ -18,12 +19,29 @@ export interface Config {
   /** false, or the number of trusted proxy hops in front of the server. */
   trustProxy: number | false;
   redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel ReachBell uses (several deployments can share one Redis). */
+  redisKeyPrefix: string;
+  /** Requests per minute per client IP, by rate-limit group (SPEC §6). */
+  rateLimits: RateLimits;
   vapidSubject: string | undefined;
   pushAllowInsecureEndpoints: boolean;
   bodyLimitBytes: number;
   /** Partner and tenant tokens whose exp − iat exceeds this are refused. */
   partnerTokenMaxLifetimeSeconds: number;
+  /** Browser origins allowed to call the API (CORS), for every route; empty = none. Partners can add their own. */
+  corsOrigins: string[];
 }
+
+export interface RateLimits {
+  default: number;
+  ingest: number;
+  auth: number;
+}
+
+/** SPEC §6: default 600/min, ingest 120/min; auth 10/min per IP against password guessing. */
+export const DEFAULT_RATE_LIMITS: RateLimits = { default: 600, ingest: 120, auth: 10 };
+
+const perMinute = (fallback: number) => z.coerce.number().int().min(1).max(1_000_000).default(fallback);
 
 const bool = z.enum(["true", "false", "1", "0", ""]).transform((v) => v === "true" || v === "1");
 
@@ -38,10 +56,15 @@ const schema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   TRUST_PROXY: z.string().regex(/^(true|false|\d+)$/, "must be true, false or a hop count").default("false"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// or rediss:// URL").optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{0,64}$/, "letters, digits and : _ . - only (at most 64)").default("reachbell:"),
+  RATE_LIMIT_DEFAULT: perMinute(DEFAULT_RATE_LIMITS.default),
+  RATE_LIMIT_INGEST: perMinute(DEFAULT_RATE_LIMITS.ingest),
+  RATE_LIMIT_AUTH: perMinute(DEFAULT_RATE_LIMITS.auth),
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "must be a mailto: or https: URL").optional(),
   PUSH_ALLOW_INSECURE_ENDPOINTS: bool.default(false),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(100_000),
   PARTNER_TOKEN_MAX_LIFETIME: z.string().default("24h"),
+  CORS_ORIGINS: z.string().default(""),
 });
 
 export class ConfigError extends Error {
@@ -59,15 +82,22 @@ export interface LoadedConfig {
 /** Validates the environment. Outside production, missing secrets are generated and kept in ./data. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedConfig {
   const blank = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
-  const parsed = schema.safeParse(blank);
+  let parsed = schema.safeParse(blank);
   const problems: string[] = [];
   const warnings: string[] = [];
+  const invalid = new Set<string>();
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
-    throw new ConfigError(problems);
+    // Report these, then go on without them so the checks below report their problems too.
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join(".")}: ${issue.message}`);
+      invalid.add(String(issue.path[0]));
+    }
+    parsed = schema.safeParse(Object.fromEntries(Object.entries(blank).filter(([k]) => !invalid.has(k))));
+    if (!parsed.success) throw new ConfigError(problems);
   }
   const e = parsed.data;
-  const production = e.NODE_ENV === "production";
+  // An unreadable NODE_ENV may have meant production: check secrets strictly, generate none.
+  const production = e.NODE_ENV === "production" || invalid.has("NODE_ENV");
 
   let jwtExpiresInSeconds = 0;
   try {
@@ -81,6 +111,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     partnerTokenMaxLifetimeSeconds = parseDuration(e.PARTNER_TOKEN_MAX_LIFETIME);
   } catch (err) {
     problems.push(`PARTNER_TOKEN_MAX_LIFETIME: ${(err as Error).message}`);
+  }
+
+  let corsOrigins: string[] = [];
+  try {
+    corsOrigins = parseOriginList(e.CORS_ORIGINS);
+  } catch (err) {
+    problems.push(`CORS_ORIGINS: ${(err as Error).message}`);
   }
 
   let dev: DevSecrets | undefined;
@@ -132,10 +169,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       logLevel: e.LOG_LEVEL,
       trustProxy,
       redisUrl: e.REDIS_URL,
+      redisKeyPrefix: e.REDIS_KEY_PREFIX,
+      rateLimits: { default: e.RATE_LIMIT_DEFAULT, ingest: e.RATE_LIMIT_INGEST, auth: e.RATE_LIMIT_AUTH },
       vapidSubject: e.VAPID_SUBJECT,
       pushAllowInsecureEndpoints: e.PUSH_ALLOW_INSECURE_ENDPOINTS,
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       partnerTokenMaxLifetimeSeconds,
+      corsOrigins,
     },
   };
 }
@@ -168,10 +208,15 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: "silent",
     trustProxy: false,
     redisUrl: undefined,
+    redisKeyPrefix: "reachbell:",
+    // Generous, so suites that register many users from 127.0.0.1 are not throttled; the rate-limit
+    // suites pass DEFAULT_RATE_LIMITS (or smaller numbers) explicitly.
+    rateLimits: { default: 100_000, ingest: 100_000, auth: 100_000 },
     vapidSubject: "mailto:ops@reachbell.test",
     pushAllowInsecureEndpoints: true,
     bodyLimitBytes: 100_000,
     partnerTokenMaxLifetimeSeconds: 24 * 3600,
+    corsOrigins: [],
     ...overrides,
   };
 }

@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   const database = createDb(config.databaseUrl);
   const applied = await migrateToLatest(database.db, database.dialect);
   logger.info("database ready", { database: database.description, migrationsApplied: applied });
+  // Never the Redis URL itself: it may carry a password.
+  logger.info("rate limits", { perMinute: config.rateLimits, counters: config.redisUrl ? "redis" : "memory", trustProxy: config.trustProxy });
 
   const app = createApp({ database, config, logger });
   const { server, url } = await app.listen();

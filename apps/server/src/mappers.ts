@@ -26,3 +26,83 @@ export function toMember(row: MembershipsTable & { email: string; name: string }
     createdAt: row.createdAt,
   };
 }
+
+export function toMessage(row: import("@reachbell/db").MessagesTable) {
+  const payload = JSON.parse(row.payload) as {
+    title: string;
+    body: string;
+    url: string | null;
+    iconUrl: string | null;
+    imageUrl: string | null;
+    badge: string | null;
+    messageId: string;
+  };
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    subscriberId: row.subscriberId,
+    kind: row.kind,
+    sandbox: row.mode === "sandbox",
+    status: row.status,
+    reason: row.reason as "subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error" | null,
+    pushStatus: row.pushStatus,
+    payload,
+    attempts: JSON.parse(row.attempts) as { at: string; status: number | null; error: string | null; durationMs: number }[],
+    createdAt: row.createdAt,
+    completedAt: row.completedAt,
+    durationMs: row.durationMs,
+  };
+}
+
+// Projects, API keys, subscribers.
+
+export function toProject(row: import("@reachbell/db").ProjectsTable) {
+  const policy = JSON.parse(row.deliveryPolicy) as Partial<import("@reachbell/contract").DeliveryPolicy>;
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    name: row.name,
+    environment: row.environment,
+    timezone: row.timezone,
+    vapidPublicKey: row.vapidPublicKey,
+    deliveryPolicy: { quietHours: policy.quietHours ?? null, frequencyCap: policy.frequencyCap ?? null },
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+export function toApiKey(row: import("@reachbell/db").ApiKeysTable) {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    name: row.name,
+    prefix: row.prefix,
+    last4: row.last4,
+    display: `${row.prefix}…${row.last4}`,
+    createdAt: row.createdAt,
+    lastUsedAt: row.lastUsedAt,
+    revokedAt: row.revokedAt,
+  };
+}
+
+/** The subscription keys (p256dh, auth) are write-only: they never leave the server. */
+export function toSubscriber(row: import("@reachbell/db").SubscribersTable, tags: readonly string[]) {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    token: row.token,
+    status: row.status,
+    endpoint: row.endpoint,
+    externalId: row.externalId,
+    tags: [...tags],
+    userAgent: row.userAgent,
+    browser: row.browser,
+    os: row.os,
+    deviceType: row.deviceType,
+    timezone: row.timezone,
+    language: row.language,
+    country: row.country,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

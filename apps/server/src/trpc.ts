@@ -36,7 +36,13 @@ const enforceAuth = t.middleware(async ({ meta, ctx, getRawInput, next }) => {
   return next({ ctx: { auth } });
 });
 
-const base = t.procedure.use(enforceAuth);
+/**
+ * Every contract input is an object and REST always passes one; a tRPC call without input
+ * (`client.auth.me.query()`, `GET /trpc/auth.me`) means the same empty object, not a 422.
+ */
+const emptyInput = t.middleware(({ getRawInput, next }) => next({ getRawInput: async () => (await getRawInput()) ?? {} }));
+
+const base = t.procedure.use(emptyInput).use(enforceAuth);
 
 /** Starts the implementation of one contract entry, with its meta, input and output exactly as declared. */
 export function implement<D extends ProcedureDef>(def: D) {

@@ -35,7 +35,15 @@ export interface ProtectedRule {
 }
 export type AuthRule = PublicRule | ProtectedRule;
 
-export type RateLimitGroup = "default" | "ingest" | "auth";
+export const RATE_LIMIT_GROUPS = ["default", "ingest", "auth"] as const;
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+
+/** The rate-limit group a REST path belongs to unless its procedure says otherwise (SPEC §6): ingest for
+ *  `/subscribers*` and `/transactional/*`, default for the rest. The auth group is always declared. */
+export function rateLimitGroupForPath(path: string): RateLimitGroup {
+  return path === "/subscribers" || path.startsWith("/subscribers/") || path.startsWith("/transactional/") ? "ingest" : "default";
+}
+
 export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 export interface ProcedureMeta {
@@ -67,7 +75,7 @@ type DefineArgs<I extends z.ZodType, O extends z.ZodType> = Omit<ProcedureMeta, 
 
 /** Declares one procedure. `auth` is mandatory here so no procedure can exist without an access rule. */
 export function defineProcedure<I extends z.ZodType, O extends z.ZodType>(args: DefineArgs<I, O>): ProcedureDef<I, O> {
-  const { input, output, successStatus = 200, rateLimit = "default", ...meta } = args;
+  const { input, output, successStatus = 200, rateLimit = rateLimitGroupForPath(args.rest.path), ...meta } = args;
   if (!isPublic(meta.auth)) {
     const accepts = meta.auth.accepts;
     if (accepts.length === 0) throw new Error(`${meta.operationId}: auth.accepts is empty`);

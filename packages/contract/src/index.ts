@@ -1,11 +1,18 @@
 import * as auth from "./procedures/auth";
 import * as members from "./procedures/members";
 import * as organizations from "./procedures/organizations";
+import * as partnerTenants from "./procedures/partner-tenants";
+import * as transactional from "./procedures/transactional";
+import * as projects from "./procedures/projects";
+import * as apiKeys from "./procedures/api-keys";
+import * as subscribers from "./procedures/subscribers";
 import type { ProcedureDef } from "./define";
 
 export * from "./define";
 export * from "./errors";
 export * from "./schemas";
+export * from "./resources";
+export { tenantSchema, tenantExternalIdSchema } from "./procedures/partner-tenants";
 
 /** Every procedure of the API, declared once. The server implements exactly these. */
 export const contract = {
@@ -18,6 +25,20 @@ export const contract = {
     delete: organizations.remove,
   },
   members: { list: members.list, add: members.add, update: members.update, remove: members.remove },
+  projects: { list: projects.list, create: projects.create, get: projects.get, update: projects.update, delete: projects.remove },
+  apiKeys: { list: apiKeys.list, create: apiKeys.create, revoke: apiKeys.revoke },
+  // Static paths before /subscribers/{id} (first-declared-wins routing).
+  subscribers: {
+    register: subscribers.register,
+    identify: subscribers.identify,
+    tags: subscribers.tags,
+    list: subscribers.list,
+    get: subscribers.get,
+    unsubscribe: subscribers.unsubscribe,
+  },
+  transactional: { send: transactional.send },
+  messages: { get: transactional.getMessage },
+  partnerTenants: { list: partnerTenants.list, create: partnerTenants.create, get: partnerTenants.get, update: partnerTenants.update },
 } as const;
 
 export type Contract = typeof contract;

@@ -49,3 +49,9 @@ export const memberSchema = z.object({
 });
 
 export const deletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
+
+/** A project's raised rate limits (requests per minute per client IP), by group. The auth group is
+ *  never raised per project: it guards passwords, not a project's traffic. */
+const perMinute = z.number().int().min(1).max(1_000_000);
+export const projectRateLimitsSchema = z.strictObject({ default: perMinute.optional(), ingest: perMinute.optional() });
+export type ProjectRateLimits = z.infer<typeof projectRateLimitsSchema>;

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import SQLite from "better-sqlite3";
-import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from "kysely";
 import pg from "pg";
 import type { Dialect } from "./migrations/util";
 import type { DB } from "./schema";
@@ -45,6 +45,33 @@ export interface CreateDbOptions {
   poolSize?: number;
 }
 
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing costs more than running a
+ * simple indexed query. Statements are cached by SQL text (bounded, least recently used out).
+ * Reusing one is safe: Kysely runs one query at a time per connection (a mutex) and SQLite
+ * re-prepares a statement by itself after a schema change.
+ */
+function withStatementCache(conn: SQLite.Database, max = 500): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      conn.close();
+    },
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt) {
+        cache.delete(sql);
+      } else {
+        stmt = conn.prepare(sql);
+        if (cache.size >= max) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(sql, stmt);
+      return stmt;
+    },
+  } as SqliteDatabase;
+}
+
 export function createDb(target: DbTarget | string | undefined, opts: CreateDbOptions = {}): Database {
   const t = typeof target === "object" ? target : parseDatabaseUrl(target);
   const plugins = [new CamelCasePlugin()];
@@ -56,7 +83,7 @@ export function createDb(target: DbTarget | string | undefined, opts: CreateDbOp
     conn.pragma("synchronous = NORMAL");
     conn.pragma("foreign_keys = ON");
     conn.pragma("busy_timeout = 5000");
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: conn }), plugins });
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(conn) }), plugins });
     return {
       db,
       dialect: "sqlite",

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 // locality: time-ordered ids insert about 3x faster than random ones as tables grow).
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-export const ID_PREFIXES = ["usr", "org", "mem", "proj", "key", "sub", "tok", "msg", "ptn", "cmp", "seg", "req", "att"] as const;
+export const ID_PREFIXES = ["usr", "org", "mem", "proj", "key", "sub", "tok", "msg", "ptn", "cmp", "seg", "req", "att", "psk"] as const;
 export type IdPrefix = (typeof ID_PREFIXES)[number];
 
 /** `prefix_` + 10 chars of milliseconds + 16 chars (80 bits) of randomness. */

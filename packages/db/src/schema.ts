@@ -40,6 +40,8 @@ export interface PartnersTable {
   id: string;
   name: string;
   createdAt: string;
+  /** JSON text: browser origins allowed (CORS) with this partner's tenant tokens; null = none. */
+  allowedOrigins: string | null;
 }
 
 export interface PartnerSecretsTable {
@@ -108,7 +110,40 @@ export interface SubscriberTagsTable {
   tag: string;
 }
 
+export type MessageStatus = "pending" | "delivered" | "simulated" | "failed" | "skipped";
+
+export interface MessagesTable {
+  id: string;
+  projectId: string;
+  subscriberId: string | null;
+  kind: "transactional" | "campaign";
+  mode: "live" | "sandbox";
+  /** JSON text: what the service worker receives. */
+  payload: string;
+  status: MessageStatus;
+  reason: string | null;
+  /** The push service's last HTTP status. */
+  pushStatus: number | null;
+  /** JSON text: [{status, error, durationMs, at}] per attempt. */
+  attempts: string;
+  createdAt: string;
+  completedAt: string | null;
+  durationMs: number | null;
+}
+
+export interface IdempotencyKeysTable {
+  projectId: string;
+  key: string;
+  requestHash: string;
+  state: "in_flight" | "done";
+  /** JSON text of the first response body. */
+  response: string | null;
+  createdAt: string;
+}
+
 export interface DB {
+  messages: MessagesTable;
+  idempotencyKeys: IdempotencyKeysTable;
   users: UsersTable;
   organizations: OrganizationsTable;
   memberships: MembershipsTable;

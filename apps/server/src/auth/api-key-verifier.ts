@@ -28,6 +28,8 @@ export class ApiKeyVerifier {
   private readonly cache = new Map<string, Entry>();
   private readonly lastUse = new Map<string, string>();
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Bumped by every invalidation: a lookup that started before one must not cache what it read. */
+  private epoch = 0;
 
   constructor(
     private readonly database: Database,
@@ -36,20 +38,24 @@ export class ApiKeyVerifier {
     private readonly opts: { ttlMs?: number; maxEntries?: number; usageFlushMs?: number } = {},
   ) {
     bus.subscribe((m) => {
+      this.epoch++;
       if (m.kind === "apiKey") this.cache.delete(m.keyHash);
+      if (m.kind === "all") this.cache.clear();
       if (m.kind === "project") for (const [h, e] of this.cache) if (e.identity.projectId === m.projectId) this.cache.delete(h);
     });
     this.flushTimer = setInterval(() => void this.flushUsage().catch(() => {}), opts.usageFlushMs ?? 30_000);
     this.flushTimer.unref();
   }
 
-  async verify(rawKey: string): Promise<ApiKeyIdentity | null> {
+  /** `recordUse: false` looks the key up without counting it as used (the rate limiter, which runs before a request is accepted). */
+  async verify(rawKey: string, opts: { recordUse?: boolean } = {}): Promise<ApiKeyIdentity | null> {
     if (!looksLikeApiKey(rawKey)) return null;
     const keyHash = hashApiKey(rawKey);
     const now = this.clock().getTime();
     const hit = this.cache.get(keyHash);
     let identity: ApiKeyIdentity | undefined = hit && hit.expiresAt > now ? hit.identity : undefined;
     if (!identity) {
+      const epoch = this.epoch;
       const row = await this.database.db
         .selectFrom("apiKeys")
         .innerJoin("projects", "projects.id", "apiKeys.projectId")
@@ -62,20 +68,25 @@ export class ApiKeyVerifier {
         return null;
       }
       identity = { keyId: row.keyId, keyHash, projectId: row.projectId, orgId: row.orgId, environment: row.environment };
-      if (this.cache.size >= (this.opts.maxEntries ?? 100_000)) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(keyHash, { identity, expiresAt: now + (this.opts.ttlMs ?? 60_000) });
+      // A revocation that landed while the row was being read must not be undone by caching it.
+      if (epoch === this.epoch) {
+        if (this.cache.size >= (this.opts.maxEntries ?? 100_000)) this.cache.delete(this.cache.keys().next().value as string);
+        this.cache.set(keyHash, { identity, expiresAt: now + (this.opts.ttlMs ?? 60_000) });
+      }
     }
-    this.lastUse.set(identity.keyId, this.clock().toISOString());
+    if (opts.recordUse !== false) this.lastUse.set(identity.keyId, this.clock().toISOString());
     return identity;
   }
 
   /** Call after revoking a key in the database: this instance and (through the bus) all others forget it. */
   async revoked(keyHash: string): Promise<void> {
+    this.epoch++;
     this.cache.delete(keyHash);
     await this.bus.publish({ kind: "apiKey", keyHash });
   }
 
   async projectDeleted(projectId: string): Promise<void> {
+    this.epoch++;
     for (const [h, e] of this.cache) if (e.identity.projectId === projectId) this.cache.delete(h);
     await this.bus.publish({ kind: "project", projectId });
   }

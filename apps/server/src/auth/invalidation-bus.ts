@@ -1,9 +1,14 @@
 /**
  * Carries "forget this cached credential" messages between server instances. In one process it is
- * local; with REDIS_URL it is Redis pub/sub (see rate-limit/redis wiring), so a key revoked on one
- * instance is refused by every instance on its next request.
+ * local; with REDIS_URL it is Redis pub/sub (redis-invalidation-bus.ts), so a key revoked on one
+ * instance is refused by every instance on its next request. `all` is emitted locally when the bus
+ * reconnects after an outage, since messages may have been missed meanwhile: caches drop everything.
  */
-export type Invalidation = { kind: "apiKey"; keyHash: string } | { kind: "project"; projectId: string } | { kind: "partner"; partnerId: string };
+export type Invalidation =
+  | { kind: "apiKey"; keyHash: string }
+  | { kind: "project"; projectId: string }
+  | { kind: "partner"; partnerId: string }
+  | { kind: "all" };
 
 export interface InvalidationBus {
   publish(message: Invalidation): Promise<void>;

@@ -21,8 +21,15 @@ export async function verifyPartnerToken(deps: Deps, token: string, partnerId: s
   let payload: JWTPayload | undefined;
   for (const s of secrets) {
     if (s.expiresAt && s.expiresAt <= now.toISOString()) continue;
+    let key;
     try {
-      const key = hmacKey(deps.secrets.open(s.secretEnc, partnerId));
+      key = hmacKey(deps.secrets.open(s.secretEnc, partnerId));
+    } catch {
+      // Sealed under another ENCRYPTION_KEY or for another partner (AAD): unusable, never a 500.
+      deps.logger.error("a partner secret cannot be opened: check ENCRYPTION_KEY", { partnerId });
+      continue;
+    }
+    try {
       payload = await verifyHs256(token, key, { now: now.getTime(), maxLifetimeSeconds: deps.config.partnerTokenMaxLifetimeSeconds });
       break;
     } catch (e) {

@@ -1,20 +1,35 @@
 import { type AuthRule, type PrincipalKind, type ProcedureDef, contractEntries, isPublic } from "@reachbell/contract";
 import { generateOpenApiDocument } from "trpc-to-openapi";
 import { appRouter } from "../routers";
+import { API_PREFIX } from "./api-prefix";
 
 /** The security schemes of the API; which ones an operation lists comes from its contract entry. */
 export const SECURITY_SCHEMES = {
   bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Dashboard JWT from POST /auth/login" },
   apiKeyAuth: { type: "apiKey", in: "header", name: "x-api-key", description: "Project API key: rb_live_… or rb_test_…" },
+  partnerJwt: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "Partner-scoped JWT, HS256 with the partner's secret; claims partnerId, type: \"partner\", iat, exp. On organization-scoped routes it needs the reach-tenant-id header (the tenant's id or externalId).",
+  },
+  tenantJwt: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "Tenant-scoped JWT, HS256 with the partner's secret; claims partnerId, tenantExternalId, externalId, email, name, iat, exp, optional role (default ADMIN). Acts on that tenant; safe to hand to a browser.",
+  },
 } as const;
 
 const SCHEME_OF: Record<PrincipalKind, keyof typeof SECURITY_SCHEMES> = {
   user: "bearerAuth",
   member: "bearerAuth",
   apiKey: "apiKeyAuth",
-  partner: "bearerAuth",
-  tenant: "bearerAuth",
-  partnerTenant: "bearerAuth",
+  partner: "partnerJwt",
+  tenant: "tenantJwt",
+  partnerTenant: "partnerJwt",
 };
 
 export function securityFor(rule: AuthRule): Record<string, string[]>[] {
@@ -56,7 +71,7 @@ function errorStatusesFor(def: ProcedureDef, method: string): string[] {
   if (method !== "get" && method !== "delete") s.push("400", "413", "415");
   if (!isPublic(def.meta.auth)) s.push("401", "403");
   if (def.meta.rest.path.includes("{") || !isPublic(def.meta.auth)) s.push("404");
-  if (def.meta.successStatus === 201 || def.meta.operationId === "members.update" || def.meta.operationId === "members.remove") s.push("409");
+  if (def.meta.successStatus === 201 || def.meta.operationId === "members.update" || def.meta.operationId === "members.remove" || def.meta.operationId === "partnerTenants.update") s.push("409");
   return [...new Set(s)].sort();
 }
 
@@ -75,6 +90,11 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
     securitySchemes: SECURITY_SCHEMES as any,
   }) as Record<string, any>;
   const byOperationId = new Map(contractEntries().map(([, def]) => [def.meta.operationId, def]));
+  // Every operation is served at both base paths (the partner documentation puts tenant routes under /api).
+  doc.servers = [
+    { url: baseUrl, description: "ReachBell API" },
+    { url: `${baseUrl.replace(/\/$/, "")}${API_PREFIX}`, description: "The same operations under the /api prefix" },
+  ];
   doc.components ??= {};
   doc.components.schemas = { ...(doc.components.schemas ?? {}), ErrorEnvelope: ERROR_ENVELOPE };
   for (const methods of Object.values<Record<string, any>>(doc.paths ?? {})) {
@@ -96,6 +116,18 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
         op.parameters = [
           ...(op.parameters ?? []),
           { in: "header", name: "x-org-id", required: rule.accepts.length === 1, description: "Organization to act in (dashboard JWT)", schema: { type: "string" } },
+        ];
+      }
+      if (!isPublic(rule) && rule.accepts.includes("partnerTenant")) {
+        op.parameters = [
+          ...(op.parameters ?? []),
+          {
+            in: "header",
+            name: "reach-tenant-id",
+            required: false,
+            description: "With a partner JWT (required then): the tenant to act on, by its id or externalId",
+            schema: { type: "string" },
+          },
         ];
       }
       for (const h of def.meta.headers ?? []) {

@@ -2,12 +2,22 @@ import { router } from "../trpc";
 import { authRouter } from "./auth";
 import { membersRouter } from "./members";
 import { organizationsRouter } from "./organizations";
+import { partnerTenantsRouter } from "./partner-tenants";
+import { messagesRouter, transactionalRouter } from "./transactional";
+import { apiKeysRouter, projectsRouter } from "./projects";
+import { subscribersRouter } from "./subscribers";
 
 /** Mirrors the contract's structure one to one (checked by test/contract-conformance.test.ts). */
 export const appRouter = router({
   auth: authRouter,
   organizations: organizationsRouter,
   members: membersRouter,
+  transactional: transactionalRouter,
+  messages: messagesRouter,
+  projects: projectsRouter,
+  apiKeys: apiKeysRouter,
+  subscribers: subscribersRouter,
+  partnerTenants: partnerTenantsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,8 @@
 import type { Kysely } from "kysely";
 import * as m0001 from "./0001_users_organizations";
 import * as m0002 from "./0002_projects_keys_subscribers_partners";
+import * as m0003 from "./0003_messages_idempotency";
+import * as m0004 from "./0004_partner_allowed_origins";
 import type { Dialect } from "./util";
 
 export interface Migration {
@@ -12,4 +14,6 @@ export interface Migration {
 export const migrations: Migration[] = [
   { name: "0001_users_organizations", up: m0001.up },
   { name: "0002_projects_keys_subscribers_partners", up: m0002.up },
+  { name: "0003_messages_idempotency", up: m0003.up },
+  { name: "0004_partner_allowed_origins", up: m0004.up },
 ];

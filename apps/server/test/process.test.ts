@@ -1,0 +1,198 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+// The real entry point (src/main.ts) in its own process, through tsx: configuration checks at
+// start, JSON logs, and a clean stop on SIGTERM.
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+const SECRETS = { JWT_SECRET: "process-test-secret-".padEnd(48, "x"), ENCRYPTION_KEY: "cd".repeat(32), VAPID_SUBJECT: "mailto:ops@example.test" };
+
+interface Running {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+  waitForLine(pred: (line: any) => boolean, timeoutMs?: number): Promise<any>;
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "reachbell-process-"));
+  dirs.push(d);
+  return d;
+}
+
+/** Starts `node --import tsx src/main.ts` with exactly `env` (plus PATH/HOME), in `cwd`. */
+function start(env: Record<string, string>, cwd: string): Running {
+  const child = spawn(process.execPath, ["--import", TSX, MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? cwd, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let out = "";
+  let err = "";
+  const waiters: { pred: (l: any) => boolean; resolve: (l: any) => void }[] = [];
+  const scan = () => {
+    for (const line of out.split("\n")) {
+      let parsed: any;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) {
+        if (w.pred(parsed)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    }
+  };
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+    scan();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForLine(pred, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
+        const w = {
+          pred,
+          resolve: (l: any) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        waiters.push(w);
+        exited.then((code) => {
+          clearTimeout(timer);
+          reject(new Error(`server exited (${code}) before the expected log line\nstdout:\n${out}\nstderr:\n${err}`));
+        });
+        scan();
+      });
+    },
+  };
+}
+
+const jsonLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        throw new Error(`log line is not JSON: ${l}`);
+      }
+    });
+
+async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, requestId: res.headers.get("x-request-id"), body: (await res.json()) as any };
+}
+
+describe("the server process", () => {
+  it("a production start without secrets exits non-zero, naming each problem", async () => {
+    const cwd = tempDir();
+    const run = start({ NODE_ENV: "production" }, cwd);
+    const code = await run.exited;
+    expect(code).not.toBe(0);
+    const err = run.stderr();
+    expect(err).toMatch(/^\s*- JWT_SECRET: .*required/m);
+    expect(err).toMatch(/^\s*- ENCRYPTION_KEY: .*required/m);
+    expect(err).toMatch(/^\s*- VAPID_SUBJECT: /m);
+    expect(run.stdout()).not.toContain("listening");
+    // It stopped before touching any storage.
+    expect(existsSync(join(cwd, "data"))).toBe(false);
+  }, 60_000);
+
+  it("serves, logs JSON lines with requestIds and never a password or token, and stops cleanly on SIGTERM", async () => {
+    const cwd = tempDir();
+    const dbFile = join(cwd, "reachbell.db");
+    const run = start({ ...SECRETS, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbFile, LOG_LEVEL: "info" }, cwd);
+    const listening = await run.waitForLine((l) => l.msg === "listening");
+    const url: string = listening.url;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: "ok", database: "ok" });
+
+    const email = `proc-${Date.now()}@example.test`;
+    const password = `pw-${Math.random().toString(36).slice(2)}-secret`;
+    const reg = await post(`${url}/auth/register`, { email, password, name: "Proc", organizationName: "Proc Org" });
+    expect(reg.status).toBe(201);
+    const login = await post(`${url}/auth/login`, { email, password });
+    expect(login.status).toBe(200);
+    const token: string = login.body.access_token;
+    const bad = await post(`${url}/auth/login`, { email, password: `${password}-wrong` });
+    expect(bad.status).toBe(401);
+    const me = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    const forged = await fetch(`${url}/auth/me`, { headers: { authorization: `Bearer ${token}x` } });
+    expect(forged.status).toBe(401);
+    const ids = [reg.requestId, login.requestId, bad.requestId, me.headers.get("x-request-id"), forged.headers.get("x-request-id")];
+
+    // Every request is logged with its requestId (access log lines are written when the response finishes).
+    for (const id of ids) {
+      expect(id).toMatch(/^req_/);
+      await run.waitForLine((l) => l.requestId === id, 5_000);
+    }
+
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+
+    const out = run.stdout();
+    const lines = jsonLines(out);
+    for (const l of lines) {
+      expect(["debug", "info", "warn", "error"]).toContain(l.level);
+      expect(typeof l.msg).toBe("string");
+      expect(Number.isNaN(Date.parse(l.time))).toBe(false);
+    }
+    expect(lines.some((l) => l.msg === "database ready")).toBe(true);
+    expect(lines.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM")).toBe(true);
+    expect(lines[lines.length - 1].msg).toBe("stopped");
+    const everything = out + run.stderr();
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(token);
+    expect(everything).not.toContain(SECRETS.JWT_SECRET);
+    // The database was the file we named, migrated.
+    expect(existsSync(dbFile)).toBe(true);
+  }, 90_000);
+
+  it("with no configuration at all: SQLite in ./data, generated development secrets and a loud warning", async () => {
+    const cwd = tempDir();
+    const run = start({ PORT: "0", HOST: "127.0.0.1" }, cwd);
+    const listening = await run.waitForLine((l) => l.msg === "listening");
+    expect((await fetch(`${listening.url}/healthz`)).status).toBe(200);
+    const warnings = jsonLines(run.stdout()).filter((l) => l.level === "warn");
+    expect(warnings.some((w) => /JWT_SECRET/.test(w.msg))).toBe(true);
+    expect(warnings.some((w) => /ENCRYPTION_KEY/.test(w.msg))).toBe(true);
+    expect(existsSync(join(cwd, "data", "dev-secrets.json"))).toBe(true);
+    expect(existsSync(join(cwd, "data", "reachbell.db"))).toBe(true);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('"msg":"stopped"');
+  }, 90_000);
+});

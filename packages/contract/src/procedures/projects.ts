@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { defineProcedure } from "../define";
+import { deliveryPolicyInput, environmentSchema, projectSchema, timezoneSchema } from "../resources";
+import { deletedSchema, idOf, nameSchema, page, paginationInput } from "../schemas";
+
+// Projects of the caller's organization. The organization comes from the principal: `x-org-id` for a
+// dashboard JWT, the tenant for tenant and partner tokens. ADMIN and up write.
+
+const projectId = idOf("proj_");
+const orgPrincipals = ["member", "tenant", "partnerTenant"] as const;
+
+export const list = defineProcedure({
+  operationId: "projects.list",
+  summary: "Projects of the organization",
+  tags: ["projects"],
+  rest: { method: "GET", path: "/projects" },
+  auth: { accepts: orgPrincipals, role: "VIEWER" },
+  input: z.object(paginationInput),
+  output: page(projectSchema),
+});
+
+export const create = defineProcedure({
+  operationId: "projects.create",
+  summary: "Create a project with its own VAPID key pair (ADMIN)",
+  tags: ["projects"],
+  rest: { method: "POST", path: "/projects" },
+  auth: { accepts: orgPrincipals, role: "ADMIN" },
+  successStatus: 201,
+  input: z.object({
+    name: nameSchema,
+    environment: environmentSchema.meta({ description: "live keys start rb_live_, sandbox keys rb_test_ (sandbox never contacts a push service)" }),
+    timezone: timezoneSchema.optional().meta({ description: "Default time zone for quiet hours when a subscriber's is unknown (UTC when omitted)" }),
+    deliveryPolicy: deliveryPolicyInput.optional(),
+  }),
+  output: projectSchema,
+});
+
+export const get = defineProcedure({
+  operationId: "projects.get",
+  summary: "Read one project",
+  tags: ["projects"],
+  rest: { method: "GET", path: "/projects/{projectId}" },
+  auth: { accepts: orgPrincipals, role: "VIEWER" },
+  input: z.object({ projectId }),
+  output: projectSchema,
+});
+
+export const update = defineProcedure({
+  operationId: "projects.update",
+  summary: "Rename a project or change its time zone or delivery policy (ADMIN); the environment is fixed at creation",
+  tags: ["projects"],
+  rest: { method: "PATCH", path: "/projects/{projectId}" },
+  auth: { accepts: orgPrincipals, role: "ADMIN" },
+  input: z.object({
+    projectId,
+    name: nameSchema.optional(),
+    timezone: timezoneSchema.optional(),
+    deliveryPolicy: deliveryPolicyInput.optional().meta({ description: "Keys given replace their value (null clears the rule); keys left out are kept" }),
+  }),
+  output: projectSchema,
+});
+
+export const remove = defineProcedure({
+  operationId: "projects.delete",
+  summary: "Delete a project with its API keys and subscribers (ADMIN); its keys stop working at once",
+  tags: ["projects"],
+  rest: { method: "DELETE", path: "/projects/{projectId}" },
+  auth: { accepts: orgPrincipals, role: "ADMIN" },
+  input: z.object({ projectId }),
+  output: deletedSchema,
+});

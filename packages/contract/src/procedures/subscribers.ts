@@ -1,0 +1,115 @@
+import { z } from "zod";
+import { defineProcedure } from "../define";
+import {
+  MAX_TAGS_PER_SUBSCRIBER,
+  authSecretSchema,
+  endpointSchema,
+  externalIdSchema,
+  languageSchema,
+  p256dhSchema,
+  subscriberSchema,
+  subscriberStatusSchema,
+  tagSchema,
+  timezoneSchema,
+} from "../resources";
+import { idOf, page, paginationInput } from "../schemas";
+
+// Subscribers: registered and labelled with a project API key (the browser SDK or your backend);
+// read and unsubscribed by the API key or by the organization's dashboard principals.
+// Order matters: trpc-to-openapi matches first-declared-wins, so static paths come before `/subscribers/{id}`.
+
+const projectId = idOf("proj_");
+const subscriberId = idOf("sub_");
+const tokenSchema = z.string().trim().min(1).max(64).meta({ description: "The subscriber's token (tok_…)" });
+
+export const register = defineProcedure({
+  operationId: "subscribers.register",
+  summary: "Register a web-push subscription; the same endpoint again answers 409 with the existing subscriber (or reactivates it when unsubscribed/expired)",
+  tags: ["subscribers"],
+  rest: { method: "POST", path: "/subscribers" },
+  auth: { accepts: ["apiKey"] },
+  rateLimit: "ingest",
+  successStatus: 201,
+  input: z.object({
+    projectId: projectId.optional().meta({ description: "Defaults to the API key's project; any other project is 403" }),
+    endpoint: endpointSchema,
+    p256dh: p256dhSchema,
+    auth: authSecretSchema,
+    userAgent: z.string().max(1024).optional().meta({ description: "navigator.userAgent: browser, OS and device type are derived from it" }),
+    timezone: timezoneSchema.optional(),
+    language: languageSchema.optional(),
+  }),
+  output: subscriberSchema,
+});
+
+export const identify = defineProcedure({
+  operationId: "subscribers.identify",
+  summary: "Attach your user id (externalId) to a subscriber",
+  tags: ["subscribers"],
+  rest: { method: "POST", path: "/subscribers/identify" },
+  auth: { accepts: ["apiKey"] },
+  rateLimit: "ingest",
+  input: z.object({ token: tokenSchema, externalId: externalIdSchema }),
+  output: subscriberSchema,
+});
+
+const tagList = z.array(tagSchema).max(MAX_TAGS_PER_SUBSCRIBER);
+
+export const tags = defineProcedure({
+  operationId: "subscribers.tags",
+  summary: `Add and remove tags (≤ 64 characters, ≤ ${MAX_TAGS_PER_SUBSCRIBER} per subscriber; over the limit is 422 and nothing changes). With externalId, applies to every subscriber of that user in the project.`,
+  tags: ["subscribers"],
+  rest: { method: "POST", path: "/subscribers/tags" },
+  auth: { accepts: ["apiKey"] },
+  rateLimit: "ingest",
+  input: z
+    .object({
+      token: tokenSchema.optional(),
+      externalId: externalIdSchema.optional(),
+      add: tagList.optional(),
+      remove: tagList.optional(),
+    })
+    .refine((v) => (v.token === undefined) !== (v.externalId === undefined), { message: "Give exactly one of token or externalId", path: ["token"] }),
+  output: subscriberSchema.extend({
+    matched: z.number().int().meta({ description: "How many subscribers the change applied to (several when addressed by externalId); the body is the most recently created of them" }),
+  }),
+});
+
+export const list = defineProcedure({
+  operationId: "subscribers.list",
+  summary: "Subscribers of a project, oldest first, filtered by status, tag or externalId",
+  tags: ["subscribers"],
+  rest: { method: "GET", path: "/subscribers/project/{projectId}" },
+  auth: { accepts: ["apiKey", "member", "tenant", "partnerTenant"], role: "VIEWER" },
+  rateLimit: "ingest",
+  input: z.object({
+    projectId,
+    ...paginationInput,
+    status: subscriberStatusSchema.optional(),
+    tag: tagSchema.optional(),
+    externalId: externalIdSchema.optional(),
+  }),
+  output: page(subscriberSchema),
+});
+
+export const get = defineProcedure({
+  operationId: "subscribers.get",
+  summary: "Read one subscriber",
+  tags: ["subscribers"],
+  rest: { method: "GET", path: "/subscribers/{id}" },
+  auth: { accepts: ["apiKey", "member", "tenant", "partnerTenant"], role: "VIEWER" },
+  rateLimit: "ingest",
+  input: z.object({ id: subscriberId }),
+  output: subscriberSchema,
+});
+
+export const unsubscribe = defineProcedure({
+  operationId: "subscribers.unsubscribe",
+  summary: "Unsubscribe: the subscriber stays, with status unsubscribed, and receives nothing more",
+  tags: ["subscribers"],
+  rest: { method: "DELETE", path: "/subscribers/{id}" },
+  auth: { accepts: ["apiKey", "member", "tenant", "partnerTenant"], role: "MEMBER" },
+  rateLimit: "ingest",
+  input: z.object({ id: subscriberId }),
+  output: subscriberSchema,
+});

@@ -1,0 +1,98 @@
+import { z } from "zod";
+import { defineProcedure } from "../define";
+import { idOf, timestamp } from "../schemas";
+
+export const SEND_REASONS = ["subscriber_not_found", "subscriber_unsubscribed", "frequency_capped", "quiet_hours", "provider_error"] as const;
+
+const httpsUrl = z.url({ protocol: /^https?$/ }).max(2048);
+
+export const sendInput = z
+  .object({
+    externalId: z.string().trim().min(1).max(200).optional(),
+    token: z.string().min(1).max(64).optional(),
+    title: z.string().min(1).max(1000),
+    body: z.string().max(4096),
+    url: httpsUrl.optional(),
+    iconUrl: httpsUrl.optional(),
+    imageUrl: httpsUrl.optional(),
+    badge: httpsUrl.optional(),
+    ttl: z.number().int().min(0).max(2_419_200).optional().meta({ description: "Seconds the push service may keep the message (default 86400)" }),
+    urgency: z.enum(["very-low", "low", "normal", "high"]).optional(),
+    topic: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "1-32 characters of the base64url alphabet").optional(),
+  })
+  .refine((v) => (v.externalId === undefined) !== (v.token === undefined), {
+    message: "Give exactly one of externalId or token",
+    path: ["externalId"],
+  });
+
+export const deliverySchema = z.object({
+  subscriberId: z.string(),
+  messageId: z.string(),
+  delivered: z.boolean(),
+  deactivated: z.boolean(),
+  reason: z.enum(SEND_REASONS).nullable(),
+});
+
+export const sendResultSchema = z.object({
+  success: z.boolean(),
+  subscriberFound: z.boolean(),
+  delivered: z.boolean(),
+  deactivated: z.boolean(),
+  reason: z.enum(SEND_REASONS).nullable(),
+  messageId: z.string().nullable(),
+  sandbox: z.boolean(),
+  deliveries: z.array(deliverySchema).meta({ description: "One entry per subscriber the push went to (several when an externalId has several active subscribers)" }),
+});
+
+export const send = defineProcedure({
+  operationId: "transactional.send",
+  summary: "Send one push to a subscriber (by token) or to a user's active subscribers (by externalId)",
+  tags: ["transactional"],
+  rest: { method: "POST", path: "/transactional/send" },
+  auth: { accepts: ["apiKey"] },
+  rateLimit: "ingest",
+  headers: [{ name: "Idempotency-Key", required: false, description: "Replays the first response for 24 h instead of sending again" }],
+  input: sendInput,
+  output: sendResultSchema,
+});
+
+export const attemptSchema = z.object({
+  at: timestamp,
+  status: z.number().int().nullable(),
+  error: z.string().nullable(),
+  durationMs: z.number(),
+});
+
+export const messageSchema = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  subscriberId: z.string().nullable(),
+  kind: z.enum(["transactional", "campaign"]),
+  sandbox: z.boolean(),
+  status: z.enum(["pending", "delivered", "simulated", "failed", "skipped"]),
+  reason: z.enum(SEND_REASONS).nullable(),
+  pushStatus: z.number().int().nullable(),
+  payload: z.object({
+    title: z.string(),
+    body: z.string(),
+    url: z.string().nullable(),
+    iconUrl: z.string().nullable(),
+    imageUrl: z.string().nullable(),
+    badge: z.string().nullable(),
+    messageId: z.string(),
+  }),
+  attempts: z.array(attemptSchema),
+  createdAt: timestamp,
+  completedAt: timestamp.nullable(),
+  durationMs: z.number().nullable(),
+});
+
+export const getMessage = defineProcedure({
+  operationId: "messages.get",
+  summary: "One message and its outcome",
+  tags: ["messages"],
+  rest: { method: "GET", path: "/messages/{id}" },
+  auth: { accepts: ["apiKey", "member", "tenant", "partnerTenant"], role: "VIEWER" },
+  input: z.object({ id: idOf("msg_") }),
+  output: messageSchema,
+});

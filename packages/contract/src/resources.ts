@@ -1,0 +1,171 @@
+import { z } from "zod";
+import { timestamp } from "./schemas";
+
+// Projects, API keys and subscribers: the shapes and field rules shared by their procedures.
+// Only syntax is checked here (the contract stays free of node:crypto and the database); the server
+// adds what needs them (the P-256 point lies on the curve, the endpoint host is public).
+
+let knownZones: Set<string> | undefined;
+
+/** True for an IANA time zone name (canonical or a legacy alias the runtime knows), e.g. `Europe/Paris`, `UTC`. */
+export function isIanaTimeZone(tz: string): boolean {
+  knownZones ??= new Set([...Intl.supportedValuesOf("timeZone"), "UTC", "Etc/UTC"]);
+  if (knownZones.has(tz)) return true;
+  // Aliases (Asia/Calcutta, US/Eastern) are names too; offsets like "+05:00" are not.
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An IANA time zone name, stored in the runtime's canonical spelling (`europe/paris` → `Europe/Paris`). */
+export const timezoneSchema = z
+  .string()
+  .trim()
+  .max(64)
+  .refine(isIanaTimeZone, "Must be an IANA time zone name, e.g. Europe/Paris or UTC")
+  .transform((tz) => (knownZones?.has(tz) ? tz : new Intl.DateTimeFormat("en-US", { timeZone: tz }).resolvedOptions().timeZone))
+  .meta({ example: "Europe/Paris" });
+
+// Subscribers of one site send few distinct languages; Intl canonicalisation is slow enough to memoise.
+const localeMemo = new Map<string, string | null>();
+function canonicalLocale(tag: string): string | undefined {
+  let canonical = localeMemo.get(tag);
+  if (canonical === undefined) {
+    try {
+      canonical = Intl.getCanonicalLocales(tag)[0] ?? null;
+    } catch {
+      canonical = null;
+    }
+    if (localeMemo.size >= 1_000) localeMemo.clear();
+    localeMemo.set(tag, canonical);
+  }
+  return canonical ?? undefined;
+}
+
+/** A BCP 47 language tag, stored canonically (`en-us` → `en-US`). */
+export const languageSchema = z
+  .string()
+  .trim()
+  .min(2)
+  .max(35)
+  .refine((v) => canonicalLocale(v) !== undefined, "Must be a BCP 47 language tag, e.g. en-US")
+  .transform((v) => canonicalLocale(v) ?? v)
+  .meta({ example: "en-US" });
+
+// ---------------------------------------------------------------------------------------------
+// Projects
+
+export const ENVIRONMENTS = ["live", "sandbox"] as const;
+export const environmentSchema = z.enum(ENVIRONMENTS);
+
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Must be a 24-hour time HH:MM");
+
+export const quietHoursSchema = z
+  .object({ start: clockTime.meta({ example: "22:00" }), end: clockTime.meta({ example: "08:00" }) })
+  .strict()
+  .refine((q) => q.start !== q.end, { message: "start and end must differ", path: ["end"] })
+  .meta({ description: "No pushes between start and end, in the subscriber's time zone (project time zone when unknown); may wrap midnight" });
+
+export const frequencyCapSchema = z
+  .object({
+    max: z.number().int().min(1).max(10_000),
+    windowSeconds: z.number().int().min(60).max(30 * 86_400),
+  })
+  .strict()
+  .meta({ description: "At most `max` delivered pushes per subscriber in any `windowSeconds` (60 s to 30 days)" });
+
+/** Stored and returned with both keys always present (null = no rule). */
+export const deliveryPolicySchema = z.object({
+  quietHours: quietHoursSchema.nullable(),
+  frequencyCap: frequencyCapSchema.nullable(),
+});
+export type DeliveryPolicy = z.infer<typeof deliveryPolicySchema>;
+
+/** On input either key may be left out: on create it defaults to null, on update it keeps its value. */
+export const deliveryPolicyInput = z
+  .object({ quietHours: quietHoursSchema.nullable().optional(), frequencyCap: frequencyCapSchema.nullable().optional() })
+  .strict();
+
+export const projectSchema = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  name: z.string(),
+  environment: environmentSchema,
+  timezone: z.string(),
+  vapidPublicKey: z.string().meta({ description: "base64url of the 65-byte uncompressed P-256 point: the browser's applicationServerKey" }),
+  deliveryPolicy: deliveryPolicySchema,
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+
+// ---------------------------------------------------------------------------------------------
+// API keys
+
+export const apiKeySchema = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  name: z.string(),
+  prefix: z.string().meta({ example: "rb_live_" }),
+  last4: z.string(),
+  display: z.string().meta({ description: "prefix…last4, safe to show", example: "rb_live_…x9Qa" }),
+  createdAt: timestamp,
+  lastUsedAt: timestamp.nullable().meta({ description: "Recorded in batches (up to about 30 s late)" }),
+  revokedAt: timestamp.nullable(),
+});
+export const createdApiKeySchema = apiKeySchema.extend({
+  key: z.string().meta({ description: "The full key. Shown only in this response: store it now." }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Subscribers
+
+export const SUBSCRIBER_STATUSES = ["active", "unsubscribed", "expired"] as const;
+export const subscriberStatusSchema = z.enum(SUBSCRIBER_STATUSES);
+
+export const MAX_TAGS_PER_SUBSCRIBER = 100;
+export const MAX_TAG_LENGTH = 64;
+
+/** base64url (padding tolerated) of exactly `bytes` bytes; decoded and checked further by the server. */
+const base64urlOf = (bytes: number, what: string) => {
+  const chars = Math.ceil((bytes * 8) / 6);
+  const pad = (4 - (chars % 4)) % 4;
+  return z
+    .string()
+    .trim()
+    .regex(new RegExp(`^[A-Za-z0-9_-]{${chars}}(={${pad}})?$`), `Must be base64url of ${what}`)
+    .transform((v) => v.replace(/=+$/, ""));
+};
+
+export const p256dhSchema = base64urlOf(65, "a 65-byte uncompressed P-256 point").meta({
+  description: "The subscription's P-256 public key (PushSubscription.getKey('p256dh')), base64url",
+});
+export const authSecretSchema = base64urlOf(16, "16 bytes").meta({ description: "The subscription's 16-byte auth secret, base64url" });
+export const endpointSchema = z
+  .url({ protocol: /^https?$/, error: "Must be an https URL" })
+  .max(2048)
+  .meta({ description: "The push service URL from the PushSubscription (https)" });
+export const tagSchema = z.string().trim().min(1).max(MAX_TAG_LENGTH);
+export const externalIdSchema = z.string().trim().min(1).max(200).meta({ description: "Your user id for this subscriber" });
+
+export const subscriberSchema = z.object({
+  id: z.string(),
+  projectId: z.string(),
+  token: z.string().meta({ description: "Opaque handle for identify/tags calls from the browser (tok_…)" }),
+  status: subscriberStatusSchema,
+  endpoint: z.string(),
+  externalId: z.string().nullable(),
+  tags: z.array(z.string()),
+  userAgent: z.string().nullable(),
+  browser: z.string().nullable(),
+  os: z.string().nullable(),
+  deviceType: z.string().nullable().meta({ description: "desktop, mobile, tablet, smarttv, console, wearable, embedded or xr" }),
+  timezone: z.string().nullable(),
+  language: z.string().nullable(),
+  country: z.string().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
