@@ -1,5 +1,6 @@
 import type { Role } from "@reachbell/contract";
 import type { MembershipsTable, OrganizationsTable } from "@reachbell/db";
+import { parseProjectRateLimits } from "./rate-limit/project-limits";
 
 // Rows → API objects, in one place: both dialects return ISO strings and numbers (see packages/db).
 
@@ -66,6 +67,7 @@ export function toProject(row: import("@reachbell/db").ProjectsTable) {
     timezone: row.timezone,
     vapidPublicKey: row.vapidPublicKey,
     deliveryPolicy: { quietHours: policy.quietHours ?? null, frequencyCap: policy.frequencyCap ?? null },
+    rateLimits: parseProjectRateLimits(row.rateLimits),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -20,6 +20,7 @@ describeEachDb("projects: create, list, read, update, delete", (get) => {
       timezone: "UTC",
       vapidPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{87}$/),
       deliveryPolicy: { quietHours: null, frequencyCap: null },
+      rateLimits: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
     });

@@ -3,7 +3,7 @@ import { TRPCClientError } from "@trpc/client";
 import { expect, it } from "vitest";
 import { DEFAULT_RATE_LIMITS } from "../src/env";
 import { setProjectRateLimits } from "../src/rate-limit/admin";
-import { rejection, trpcClient } from "./fixtures";
+import { addMember, rejection, trpcClient } from "./fixtures";
 import { projectWithKey } from "./project-fixtures";
 import { type ApiResponse, type TestServer, call, describeEachDb, expectEnvelope, registerAccount, uniqueEmail } from "./support";
 
@@ -247,6 +247,34 @@ describeEachDb(
       expectLimited(await call(get(), "GET", "/messages/msg_nope", { apiKey, headers: from(ip) }), 700, 699);
       await setProjectRateLimits({ database: get().database, bus: get().app.deps.bus }, projectId, {}, { clear: true });
       expectLimited(await list(apiKey), INGEST, INGEST - 4);
+    });
+
+    it("an ADMIN raises a project's limits with PATCH /projects/{id}; lower roles and bad values change nothing", async () => {
+      const owner = await registerAccount(get(), "raise-admin");
+      const admin = await addMember(get(), owner, "ADMIN");
+      const member = await addMember(get(), owner, "MEMBER");
+      const { projectId, apiKey } = await projectWithKey(get(), owner);
+      const patch = (token: string, body: unknown) => call(get(), "PATCH", `/projects/${projectId}`, { token, orgId: owner.orgId, body, headers: from(freshIp()) });
+      const ip = freshIp();
+      const list = () => call(get(), "GET", `/subscribers/project/${projectId}`, { apiKey, headers: from(ip) });
+
+      expect((await call(get(), "GET", `/projects/${projectId}`, { token: owner.token, orgId: owner.orgId })).body.rateLimits).toBeNull();
+      expectEnvelope(await patch(member.account.token, { rateLimits: { ingest: 5000 } }), 403);
+      for (const bad of [{ auth: 1000 }, { ingest: 0 }, { ingest: 1.5 }, { ingest: "lots" }, { ingest: 2_000_000 }, "high"]) {
+        expectEnvelope(await patch(admin.account.token, { rateLimits: bad }), 422);
+      }
+      expectLimited(await list(), INGEST, INGEST - 1);
+
+      const raised = await patch(admin.account.token, { rateLimits: { ingest: 300 } });
+      expect(raised.status).toBe(200);
+      expect(raised.body.rateLimits).toEqual({ ingest: 300 });
+      // Seen on the next request (the cached limits are invalidated), counted apart from the server-limit counter.
+      expectLimited(await list(), 300, 299);
+      // Other fields leave the limits alone; null goes back to the server's limits.
+      expect((await patch(admin.account.token, { name: "renamed" })).body.rateLimits).toEqual({ ingest: 300 });
+      expect((await patch(admin.account.token, { rateLimits: null })).body.rateLimits).toBeNull();
+      expectLimited(await list(), INGEST, INGEST - 2);
+      expect((await patch(admin.account.token, { rateLimits: {} })).body.rateLimits).toBeNull();
     });
   },
   { trustProxy: 1, rateLimits: DEFAULT_RATE_LIMITS },

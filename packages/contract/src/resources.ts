@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { timestamp } from "./schemas";
+import { projectRateLimitsSchema, timestamp } from "./schemas";
 
 // Projects, API keys and subscribers: the shapes and field rules shared by their procedures.
 // Only syntax is checked here (the contract stays free of node:crypto and the database); the server
@@ -98,6 +98,9 @@ export const projectSchema = z.object({
   timezone: z.string(),
   vapidPublicKey: z.string().meta({ description: "base64url of the 65-byte uncompressed P-256 point: the browser's applicationServerKey" }),
   deliveryPolicy: deliveryPolicySchema,
+  rateLimits: projectRateLimitsSchema.nullable().meta({
+    description: "Raised rate limits (requests per minute per client IP) for requests made with this project's API keys, by group; null = the server's limits",
+  }),
   createdAt: timestamp,
   updatedAt: timestamp,
 });

@@ -1,4 +1,4 @@
-import type { DeliveryPolicy } from "@reachbell/contract";
+import type { DeliveryPolicy, ProjectRateLimits } from "@reachbell/contract";
 import { newId } from "@reachbell/db";
 import { generateVapidKeys } from "@reachbell/push";
 import type { Deps } from "../context";
@@ -55,13 +55,23 @@ export async function create(deps: Deps, orgId: string, input: { name: string; e
 export async function update(
   deps: Deps,
   orgId: string,
-  input: { projectId: string; name?: string | undefined; timezone?: string | undefined; deliveryPolicy?: PolicyInput | undefined },
+  input: {
+    projectId: string;
+    name?: string | undefined;
+    timezone?: string | undefined;
+    deliveryPolicy?: PolicyInput | undefined;
+    rateLimits?: ProjectRateLimits | null | undefined;
+  },
 ) {
   const current = toProject(await findRow(deps, orgId, input.projectId));
-  const changes: { name?: string; timezone?: string; deliveryPolicy?: string; updatedAt: string } = { updatedAt: deps.clock().toISOString() };
+  const changes: { name?: string; timezone?: string; deliveryPolicy?: string; rateLimits?: string | null; updatedAt: string } = {
+    updatedAt: deps.clock().toISOString(),
+  };
   if (input.name !== undefined) changes.name = input.name;
   if (input.timezone !== undefined) changes.timezone = input.timezone;
   if (input.deliveryPolicy !== undefined) changes.deliveryPolicy = JSON.stringify(mergePolicy(current.deliveryPolicy, input.deliveryPolicy));
+  // `{}` means no raised limit either: stored as null, like the operator CLI's --clear.
+  if (input.rateLimits !== undefined) changes.rateLimits = input.rateLimits && Object.keys(input.rateLimits).length > 0 ? JSON.stringify(input.rateLimits) : null;
   await deps.database.db.updateTable("projects").set(changes).where("id", "=", input.projectId).where("organizationId", "=", orgId).execute();
   // Per-project caches (VAPID signers, rate limits) re-read the project on every instance.
   await deps.bus.publish({ kind: "project", projectId: input.projectId });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { defineProcedure } from "../define";
 import { deliveryPolicyInput, environmentSchema, projectSchema, timezoneSchema } from "../resources";
-import { deletedSchema, idOf, nameSchema, page, paginationInput } from "../schemas";
+import { deletedSchema, idOf, nameSchema, page, paginationInput, projectRateLimitsSchema } from "../schemas";
 
 // Projects of the caller's organization. The organization comes from the principal: `x-org-id` for a
 // dashboard JWT, the tenant for tenant and partner tokens. ADMIN and up write.
@@ -47,7 +47,7 @@ export const get = defineProcedure({
 
 export const update = defineProcedure({
   operationId: "projects.update",
-  summary: "Rename a project or change its time zone or delivery policy (ADMIN); the environment is fixed at creation",
+  summary: "Rename a project or change its time zone, delivery policy or raised rate limits (ADMIN); the environment is fixed at creation",
   tags: ["projects"],
   rest: { method: "PATCH", path: "/projects/{projectId}" },
   auth: { accepts: orgPrincipals, role: "ADMIN" },
@@ -56,6 +56,9 @@ export const update = defineProcedure({
     name: nameSchema.optional(),
     timezone: timezoneSchema.optional(),
     deliveryPolicy: deliveryPolicyInput.optional().meta({ description: "Keys given replace their value (null clears the rule); keys left out are kept" }),
+    rateLimits: projectRateLimitsSchema.nullable().optional().meta({
+      description: "Raised per-minute limits for the `default` and/or `ingest` groups (the auth group is never raised); replaces the current ones, null = back to the server's limits",
+    }),
   }),
   output: projectSchema,
 });
