@@ -1,5 +1,6 @@
 import type { Role } from "@reachbell/contract";
 import type { MembershipsTable, OrganizationsTable } from "@reachbell/db";
+import type { PushContent } from "./push/deliver";
 import { parseProjectRateLimits } from "./rate-limit/project-limits";
 
 // Rows → API objects, in one place: both dialects return ISO strings and numbers (see packages/db).
@@ -29,15 +30,8 @@ export function toMember(row: MembershipsTable & { email: string; name: string }
 }
 
 export function toMessage(row: import("@reachbell/db").MessagesTable) {
-  const payload = JSON.parse(row.payload) as {
-    title: string;
-    body: string;
-    url: string | null;
-    iconUrl: string | null;
-    imageUrl: string | null;
-    badge: string | null;
-    messageId: string;
-  };
+  // The stored payload is what the service worker received: the content plus its messageId.
+  const payload = JSON.parse(row.payload) as PushContent & { messageId: string };
   return {
     id: row.id,
     projectId: row.projectId,
