@@ -42,10 +42,23 @@ export function importP256PublicKey(point: Uint8Array): KeyObject | null {
   }
 }
 
-/** 65 bytes, 0x04 prefix, and the point lies on P-256 (so ECDH against it is safe). */
+// P-256 domain parameters (SEC 2 §2.4.2 / FIPS 186-4 D.1.2.3): y² = x³ − 3x + b over GF(p).
+const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+
+/**
+ * 65 bytes, 0x04 prefix, and the point lies on P-256 (so ECDH against it is safe). Checked with the
+ * curve equation directly (about 2 µs) rather than a JWK import (about 95 µs): this runs on every
+ * subscription. An uncompressed point cannot encode infinity, and P-256 has cofactor 1, so on-curve
+ * with coordinates below p is exactly what OpenSSL's import accepts.
+ */
 export function isValidP256PublicKey(b64url: string): boolean {
   const point = fromBase64Url(b64url);
-  return point !== null && importP256PublicKey(point) !== null;
+  if (point === null || point.length !== P256_POINT_BYTES || point[0] !== 0x04) return false;
+  const x = BigInt(`0x${point.toString("hex", 1, 33)}`);
+  const y = BigInt(`0x${point.toString("hex", 33, 65)}`);
+  if (x >= P || y >= P) return false;
+  return (y * y - (((x * x - 3n) * x + B) % P)) % P === 0n;
 }
 
 /**

@@ -36,10 +36,32 @@ describe("generateVapidKeys", () => {
 });
 
 describe("isValidP256PublicKey", () => {
-  it("node's JWK import really rejects off-curve points (the check relies on it)", () => {
+  it("node's JWK import really rejects off-curve points (the reference the check is compared with)", () => {
     const point = offCurvePoint();
     const jwk = { kty: "EC", crv: "P-256", x: toBase64Url(point.subarray(1, 33)), y: toBase64Url(point.subarray(33)) };
     expect(() => createPublicKey({ key: jwk, format: "jwk" })).toThrow();
+  });
+
+  it("agrees with OpenSSL's import on on-curve, off-curve and out-of-range points", () => {
+    const opensslAccepts = (point: Buffer) => {
+      try {
+        createPublicKey({ key: { kty: "EC", crv: "P-256", x: toBase64Url(point.subarray(1, 33)), y: toBase64Url(point.subarray(33)) }, format: "jwk" });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const points: Buffer[] = [];
+    for (let i = 0; i < 50; i++) points.push(createECDH("prime256v1").generateKeys(), offCurvePoint());
+    // x ≥ p (all 0xff), and y replaced by p − y (the other on-curve point with that x) plus p (out of range).
+    const p = Buffer.from("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff", "hex");
+    const good = createECDH("prime256v1").generateKeys();
+    points.push(Buffer.concat([Buffer.of(4), Buffer.alloc(32, 0xff), good.subarray(33)]));
+    const y = BigInt(`0x${good.toString("hex", 33)}`);
+    const pn = BigInt(`0x${p.toString("hex")}`);
+    points.push(Buffer.concat([good.subarray(0, 33), Buffer.from((pn - y).toString(16).padStart(64, "0"), "hex")]));
+    if (y + pn < 2n ** 256n) points.push(Buffer.concat([good.subarray(0, 33), Buffer.from((y + pn).toString(16).padStart(64, "0"), "hex")]));
+    for (const point of points) expect(isValidP256PublicKey(toBase64Url(point)), point.toString("hex")).toBe(opensslAccepts(point));
   });
 
   it("rejects an off-curve point", () => {
