@@ -1,9 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createECDH, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 
 // The real entry point (src/main.ts) in its own process, through tsx: configuration checks at
@@ -179,6 +183,61 @@ describe("the server process", () => {
     expect(everything).not.toContain(SECRETS.JWT_SECRET);
     // The database was the file we named, migrated.
     expect(existsSync(dbFile)).toBe(true);
+  }, 90_000);
+
+  it("on SIGTERM finishes a request in flight (its push delivered and recorded), refuses new ones, then exits 0", async () => {
+    // A push service that holds the first push until the test lets it answer.
+    let arrived!: () => void;
+    const pushArrived = new Promise<void>((r) => (arrived = r));
+    let answer!: () => void;
+    const mayAnswer = new Promise<void>((r) => (answer = r));
+    const pushService = createServer((req, res) => {
+      req.resume();
+      arrived();
+      void mayAnswer.then(() => res.writeHead(201).end());
+    });
+    await new Promise<void>((r) => pushService.listen(0, "127.0.0.1", r));
+    const pushPort = (pushService.address() as AddressInfo).port;
+    try {
+      const cwd = tempDir();
+      const dbFile = join(cwd, "reachbell.db");
+      const run = start({ ...SECRETS, PORT: "0", HOST: "127.0.0.1", DATABASE_URL: dbFile, PUSH_ALLOW_INSECURE_ENDPOINTS: "true" }, cwd);
+      const url: string = (await run.waitForLine((l) => l.msg === "listening")).url;
+
+      const reg = await post(`${url}/auth/register`, { email: `drain-${Date.now()}@example.test`, password: "correct horse battery", name: "D", organizationName: "D" });
+      const auth = { authorization: `Bearer ${reg.body.access_token}`, "x-org-id": reg.body.user.organizations[0].id };
+      const project = await post(`${url}/projects`, { name: "drain", environment: "live" }, auth);
+      const key = await post(`${url}/projects/${project.body.id}/api-keys`, { name: "k" }, auth);
+      const ecdh = createECDH("prime256v1");
+      ecdh.generateKeys();
+      const sub = await post(
+        `${url}/subscribers`,
+        { endpoint: `http://127.0.0.1:${pushPort}/push/1`, p256dh: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url") },
+        { "x-api-key": key.body.key },
+      );
+      expect(sub.status).toBe(201);
+
+      const inFlight = post(`${url}/transactional/send`, { token: sub.body.token, title: "t", body: "b" }, { "x-api-key": key.body.key });
+      await pushArrived;
+      run.child.kill("SIGTERM");
+      await run.waitForLine((l) => l.msg === "shutting down");
+      // No longer accepting: a new connection is refused while the first request is still running.
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      answer();
+      const sent = await inFlight;
+      expect(sent.status).toBe(200);
+      expect(sent.body).toMatchObject({ success: true, delivered: true, reason: null });
+      expect(await run.exited).toBe(0);
+
+      const db = new Database(dbFile, { readonly: true });
+      try {
+        expect(db.prepare("select status from messages where id = ?").get(sent.body.messageId)).toEqual({ status: "delivered" });
+      } finally {
+        db.close();
+      }
+    } finally {
+      pushService.close();
+    }
   }, 90_000);
 
   it("with no configuration at all: SQLite in ./data, generated development secrets and a loud warning", async () => {
