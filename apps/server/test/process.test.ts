@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import Database from "better-sqlite3";
+import { createDb } from "@reachbell/db";
 import { afterEach, describe, expect, it } from "vitest";
 
 // The real entry point (src/main.ts) in its own process, through tsx: configuration checks at
@@ -229,11 +229,12 @@ describe("the server process", () => {
       expect(sent.body).toMatchObject({ success: true, delivered: true, reason: null });
       expect(await run.exited).toBe(0);
 
-      const db = new Database(dbFile, { readonly: true });
+      const database = createDb(dbFile);
       try {
-        expect(db.prepare("select status from messages where id = ?").get(sent.body.messageId)).toEqual({ status: "delivered" });
+        const row = await database.db.selectFrom("messages").select("status").where("id", "=", sent.body.messageId).executeTakeFirst();
+        expect(row).toEqual({ status: "delivered" });
       } finally {
-        db.close();
+        await database.destroy();
       }
     } finally {
       pushService.close();
