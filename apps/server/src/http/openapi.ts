@@ -66,6 +66,17 @@ const ERROR_ENVELOPE = {
   },
 };
 
+/** Response headers every operation answers with (rate limits: SPEC §6; request id: SPEC §5). */
+const RESPONSE_HEADERS = {
+  "X-Request-Id": { description: "req_…, equals requestId in an error body", schema: { type: "string" } },
+  "RateLimit-Limit": { description: "Requests allowed per minute in this operation's rate-limit group", schema: { type: "integer" } },
+  "RateLimit-Remaining": { description: "Requests left in the current window", schema: { type: "integer" } },
+  "RateLimit-Reset": { description: "Seconds until the window ends", schema: { type: "integer" } },
+  "Retry-After": { description: "On 429: seconds to wait before retrying", schema: { type: "integer" } },
+};
+const headerRefs = (names: (keyof typeof RESPONSE_HEADERS)[]) => Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }]));
+const COMMON_HEADERS = headerRefs(["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]);
+
 function errorStatusesFor(def: ProcedureDef, method: string): string[] {
   const s = ["422", "429", "500"];
   if (method !== "get" && method !== "delete") s.push("400", "413", "415");
@@ -97,6 +108,7 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
   ];
   doc.components ??= {};
   doc.components.schemas = { ...(doc.components.schemas ?? {}), ErrorEnvelope: ERROR_ENVELOPE };
+  doc.components.headers = { ...(doc.components.headers ?? {}), ...RESPONSE_HEADERS };
   for (const methods of Object.values<Record<string, any>>(doc.paths ?? {})) {
     for (const [method, op] of Object.entries<any>(methods)) {
       const def = byOperationId.get(op.operationId);
@@ -106,9 +118,13 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
       else op.security = [];
       const responses: Record<string, any> = {};
       const success = op.responses?.["200"];
-      responses[String(def.meta.successStatus)] = { ...success, description: def.meta.successStatus === 201 ? "Created" : "OK" };
+      responses[String(def.meta.successStatus)] = { ...success, description: def.meta.successStatus === 201 ? "Created" : "OK", headers: COMMON_HEADERS };
       for (const status of errorStatusesFor(def, method)) {
-        responses[status] = { description: ERROR_STATUSES[status], content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } } };
+        responses[status] = {
+          description: ERROR_STATUSES[status],
+          headers: status === "429" ? { ...COMMON_HEADERS, ...headerRefs(["Retry-After"]) } : COMMON_HEADERS,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
+        };
       }
       op.responses = responses;
       const rule = def.meta.auth;
