@@ -18,11 +18,11 @@ import { RedisConnections } from "./redis";
 import { createPushSender } from "@reachbell/push";
 import { VapidSigners } from "./push/vapid-signers";
 import { docsRouter } from "./http/docs";
-import { stripApiPrefix } from "./http/api-prefix";
+import { removeApiPrefix } from "./http/api-prefix";
 import { PartnerOrigins, corsMiddleware } from "./http/cors";
-import { envelopeResponses, recordError, sendEnvelope } from "./http/envelope";
+import { recordError, recordRestError, sendEnvelope } from "./http/envelope";
 import { buildOpenApiDocument } from "./http/openapi";
-import { requestId } from "./http/request-id";
+import { newRequestId } from "./http/request-id";
 import { type Logger, createLogger } from "./logger";
 import { appRouter } from "./routers";
 
@@ -76,23 +76,17 @@ export function createApp(opts: CreateAppOptions): App {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
-  app.use(stripApiPrefix);
-  app.use(requestId);
-  // CORS before the rate limiter: preflights are answered without counting, and a 429 is readable by the page.
-  app.use(corsMiddleware(config.corsOrigins, new PartnerOrigins(database, logger)));
+  const cors = corsMiddleware(config.corsOrigins, new PartnerOrigins(database, logger));
+  const accessLog = logger.isLevelEnabled?.("info") ?? true;
   // One access-log line per request: ids, route and outcome only (never headers, query or body).
-  app.use((req, res, next) => {
+  const logRequest = (req: express.Request, res: express.Response) => {
     const started = process.hrtime.bigint();
     const path = req.originalUrl.split("?")[0];
-    res.on("finish", () => {
+    res.once("finish", () => {
       const durationMs = Number((process.hrtime.bigint() - started) / 1000n) / 1000;
       logger.info("request", { requestId: req.requestId, method: req.method, path, status: res.statusCode, durationMs });
     });
-    next();
-  });
-  // Before everything that does work (tRPC, body parsing, REST): a rejected request does none.
-  if (opts.rateLimiting !== false) app.use(createRateLimiter({ config, database, bus, apiKeys: deps.apiKeys, logger, redis }));
-
+  };
   const createContext = ({ req }: { req: express.Request; res: express.Response }): Context => ({
     deps,
     requestId: req.requestId,
@@ -106,7 +100,10 @@ export function createApp(opts: CreateAppOptions): App {
     return { status: status ?? 200, headers: ctx?.responseHeaders ?? {} };
   };
 
-  app.get("/healthz", async (req, res) => {
+  // Plain Express routes (health, document, docs, tRPC) on a router entered only when the path may
+  // be one of theirs, so REST calls do not try each route first.
+  const side = express.Router();
+  side.get("/healthz", async (req, res) => {
     const database_ok = await database.ping().catch(() => false);
     if (!database_ok) {
       sendEnvelope(res, { statusCode: 503, message: "Database unreachable", requestId: req.requestId });
@@ -116,14 +113,14 @@ export function createApp(opts: CreateAppOptions): App {
   });
 
   let openApiDoc: Record<string, any> | undefined;
-  app.get("/openapi.json", (_req, res) => {
+  side.get("/openapi.json", (_req, res) => {
     openApiDoc ??= buildOpenApiDocument();
     res.json(openApiDoc);
   });
-  app.use(docsRouter());
+  side.use(docsRouter());
 
-  // tRPC for the dashboard. Mounted before the JSON parser: tRPC reads its own bodies.
-  app.use(
+  // tRPC for the dashboard. Before the JSON parser: tRPC reads its own bodies.
+  side.use(
     "/trpc",
     createExpressMiddleware({
       router: appRouter,
@@ -133,19 +130,46 @@ export function createApp(opts: CreateAppOptions): App {
       maxBodySize: config.bodyLimitBytes,
     }),
   );
+  // A superset of the side routes' paths (Express matches them case-insensitively; an absolute-form
+  // request target is matched by its path, so anything not starting with "/" goes through too).
+  const SIDE_PATHS = /^\/(healthz|openapi\.json|docs|trpc)/i;
 
   // REST for integrators. express.json runs first so `application/json; charset=utf-8` bodies are read.
-  app.use(express.json({ limit: config.bodyLimitBytes, type: ["application/json", "application/*+json"] }));
+  const json = express.json({ limit: config.bodyLimitBytes, type: ["application/json", "application/*+json"] });
   const rest = createOpenApiExpressMiddleware({
     router: appRouter,
     createContext,
     responseMeta,
-    onError: ({ error, req, path }: { error: TRPCError; req: express.Request; path?: string }) => recordError(logger, req, error, path),
+    onError: ({ error, req, path }: { error: TRPCError; req: express.Request; path?: string }) => recordRestError(logger, req, error, path),
     maxBodySize: config.bodyLimitBytes,
   });
+  const restChain = (req: express.Request, res: express.Response, next: express.NextFunction) =>
+    json(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      rest(req, res).catch(next);
+    });
+  const route = (req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (req.url[0] !== "/" || SIDE_PATHS.test(req.url)) side(req, res, (err?: unknown) => (err ? next(err) : restChain(req, res, next)));
+    else restChain(req, res, next);
+  };
+
+  // Before everything that does work (tRPC, body parsing, REST): a rejected request does none.
+  const limiter = opts.rateLimiting !== false ? createRateLimiter({ config, database, bus, apiKeys: deps.apiKeys, logger, redis }) : undefined;
+
+  // Every request, in this order: the /api alias, the request id, CORS, the access-log hook, the rate
+  // limiter, then the routes. One Express layer rather than six: each layer costs a dispatch, and
+  // this runs on every call.
   app.use((req, res, next) => {
-    envelopeResponses(req, res);
-    rest(req, res).catch(next);
+    removeApiPrefix(req);
+    req.requestId = newRequestId();
+    res.setHeader("x-request-id", req.requestId);
+    // CORS before the rate limiter: preflights are answered without counting, and a 429 is readable by the page.
+    cors(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      if (accessLog) logRequest(req, res);
+      if (!limiter) return route(req, res, next);
+      limiter(req, res, () => route(req, res, next)).catch(next);
+    });
   });
 
   // Errors raised before tRPC (malformed JSON, body too large, static files) get the envelope too.

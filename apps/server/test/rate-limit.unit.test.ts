@@ -38,6 +38,16 @@ describe("GroupResolver", () => {
   it("resolves a path the way the routers do: case, trailing slash, dot segments, backslashes", () => {
     for (const url of ["/AUTH/LOGIN", "/auth/login/", "/a/../auth/login", "/auth/%2e/login", "/auth\\login", "/docs/../auth/login"]) expect(g("POST", url), url).toBe("auth");
   });
+  it("answers plain paths (its fast path) exactly as through the URL parser", () => {
+    // An absolute-form target always goes through the parser: the reference for the same path.
+    const urls = ["/subscribers", "/subscribers/sub_1", "/SUBSCRIBERS/sub_1/", "/subscribers//x", "/auth/login", "/projects/p/api-keys?x=1", "/transactional/send", "/nope", "/", "/healthz", "/docs/x", "/trpc/auth.login", "/a/b/c/d/e"];
+    for (const [, def] of contractEntries()) urls.push(def.meta.rest.path.replace(/\{[^}]+\}/g, "x_1"));
+    for (const url of urls) {
+      for (const method of ["GET", "POST", "PATCH", "DELETE", "HEAD"]) {
+        expect(groups.resolve(method, url), `${method} ${url}`).toEqual(groups.resolve(method, `http://127.0.0.1${url}`));
+      }
+    }
+  });
   it("falls back on the path for unknown routes", () => {
     expect(g("PUT", "/subscribers/anything/else")).toBe("ingest");
     expect(g("GET", "/transactional/nope")).toBe("ingest");

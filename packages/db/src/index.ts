@@ -3,5 +3,5 @@ export { migrateToLatest } from "./migrate";
 export { migrations } from "./migrations";
 export type { Dialect } from "./migrations/util";
 export { createTestDb, testDialects, markSuiteRan } from "./test-db";
-export { newId, type IdPrefix } from "./ids";
+export { newId, newSequentialId, type IdPrefix } from "./ids";
 export * from "./schema";

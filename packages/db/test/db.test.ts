@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { createTestDb, migrateToLatest, migrations, newId, parseDatabaseUrl, testDialects } from "../src";
+import { createTestDb, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, testDialects } from "../src";
 
 describe("parseDatabaseUrl", () => {
   it("maps URLs to dialects", () => {
@@ -20,6 +20,20 @@ describe("newId", () => {
     expect(a).toMatch(/^usr_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(a < b).toBe(true);
     expect(new Set(Array.from({ length: 1000 }, () => newId("sub"))).size).toBe(1000);
+    // Many ids in one millisecond (the randomness comes from a pooled buffer, refilled as it runs out).
+    const same = Array.from({ length: 2000 }, () => newId("tok", 1_700_000_000_000));
+    expect(new Set(same).size).toBe(2000);
+    for (const id of same) expect(id).toMatch(/^tok_[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+});
+
+describe("newSequentialId", () => {
+  it("has newId's shape, is unique and increases within a millisecond", () => {
+    const ids = Array.from({ length: 1000 }, () => newSequentialId("req", 1_700_000_000_000));
+    for (const id of ids) expect(id).toMatch(/^req_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(new Set(ids).size).toBe(1000);
+    expect([...ids].sort()).toEqual(ids);
+    expect(newSequentialId("req", 1_700_000_000_000) < newSequentialId("req", 1_700_000_000_001)).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from "express";
+import type { Request } from "express";
 
 export const API_PREFIX = "/api";
 
@@ -9,7 +9,7 @@ export const API_PREFIX = "/api";
  * of the REST middleware would leave the rate limiter matching `/api/auth/login` to no group).
  * `/api/trpc` is not an alias: tRPC lives at `/trpc` only.
  */
-export function stripApiPrefix(req: Request, _res: Response, next: NextFunction): void {
+export function removeApiPrefix(req: Request): void {
   if (req.url === API_PREFIX || req.url.startsWith(`${API_PREFIX}/`) || req.url.startsWith(`${API_PREFIX}?`)) {
     // Parsed as the routers parse it (WHATWG URL: dot segments resolved) so the check cannot be dodged.
     const { pathname, search } = new URL(req.url, "http://localhost");
@@ -18,5 +18,4 @@ export function stripApiPrefix(req: Request, _res: Response, next: NextFunction)
       if (!/^\/trpc(\/|$)/i.test(rest)) req.url = rest + search;
     }
   }
-  next();
 }

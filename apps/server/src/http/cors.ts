@@ -94,8 +94,10 @@ export function corsMiddleware(globalOrigins: readonly string[], partnerOrigins:
     );
   });
   return (req, res, next) => {
+    // No Origin (servers, curl, same-origin GETs): cors would add nothing, so skip it.
+    if (!req.headers.origin) return next();
     // The answer depends on the Origin header: shared caches must key on it.
-    if (req.headers.origin) res.vary("Origin");
+    res.vary("Origin");
     handler(req, res, next);
   };
 }

@@ -23,6 +23,15 @@ export function recordError(logger: Logger, req: IncomingMessage, error: TRPCErr
 }
 
 /**
+ * onError of the REST adapter: records the envelope and makes it the response (see envelopeResponses).
+ * Done here, on errors only, so successful calls pay nothing for it.
+ */
+export function recordRestError(logger: Logger, req: IncomingMessage & { res?: ServerResponse }, error: TRPCError, path: string | undefined): void {
+  recordError(logger, req, error, path);
+  if (req.res) envelopeResponses(req, req.res);
+}
+
+/**
  * trpc-to-openapi writes its own error body (`{message, code, issues}`) and status. This wraps the
  * response so that, when an envelope was recorded for the request, the envelope and its status
  * are what is sent instead. Success responses pass through untouched.

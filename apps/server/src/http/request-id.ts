@@ -1,5 +1,4 @@
-import { newId } from "@reachbell/db";
-import type { NextFunction, Request, Response } from "express";
+import { newSequentialId } from "@reachbell/db";
 
 declare module "http" {
   interface IncomingMessage {
@@ -8,8 +7,7 @@ declare module "http" {
   }
 }
 
-export function requestId(req: Request, res: Response, next: NextFunction): void {
-  req.requestId = newId("req");
-  res.setHeader("x-request-id", req.requestId);
-  next();
+/** A fresh `req_…` id (unique, not secret: no randomness drawn per request). */
+export function newRequestId(): string {
+  return newSequentialId("req");
 }

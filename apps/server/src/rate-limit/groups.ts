@@ -13,6 +13,8 @@ export interface GroupMatch {
 }
 
 const EXEMPT = new Set(["/healthz", "/openapi.json", "/docs"]);
+/** Characters the WHATWG URL parser keeps as they are in a path (no `%`, `\\`, `#` or space). */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 const rest = (group: RateLimitGroup, exempt = false): GroupMatch => ({ group, cost: 1, exempt, trpc: false, procedures: [], batch: false });
 
 /** Strictest first: a tRPC batch mixing groups is counted in the strictest. */
@@ -65,6 +67,16 @@ export class GroupResolver {
    * trpc-to-openapi's do, so no spelling of a path reaches a procedure under another group.
    */
   resolve(method: string, url: string): GroupMatch {
+    // Fast path, every request: a plain path (no dot segment, escape, backslash or character the URL
+    // parser would encode) is already what the parser would return, so it is used as it is.
+    const q = url.indexOf("?");
+    const raw = q < 0 ? url : url.slice(0, q);
+    if (PLAIN_PATH.test(raw) && !raw.includes("/.")) {
+      const lower = normalize(raw.toLowerCase());
+      if (lower !== "/trpc" && !lower.startsWith("/trpc/") && !EXEMPT.has(lower) && !lower.startsWith("/docs/")) {
+        return rest(this.resolveRest(method === "HEAD" ? "GET" : method, lower));
+      }
+    }
     let parsed: URL;
     try {
       parsed = new URL(url.startsWith("/") ? `http://127.0.0.1${url}` : url);
