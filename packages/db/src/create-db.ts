@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import SQLite from "better-sqlite3";
 import { CamelCasePlugin, Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from "kysely";
 import pg from "pg";
+import { BACKSTOP_PAGES, type Checkpointer, startCheckpointer } from "./checkpointer";
 import type { Dialect } from "./migrations/util";
 import type { DB } from "./schema";
 
@@ -83,13 +84,25 @@ export function createDb(target: DbTarget | string | undefined, opts: CreateDbOp
     conn.pragma("synchronous = NORMAL");
     conn.pragma("foreign_keys = ON");
     conn.pragma("busy_timeout = 5000");
+    // Checkpoints off the event loop (see checkpointer.ts); the writer keeps a far backstop, and takes
+    // them back at the default threshold if the worker stops.
+    let checkpointer: Checkpointer | undefined;
+    if (t.file !== ":memory:") {
+      conn.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      checkpointer = startCheckpointer(t.file, () => {
+        if (conn.open) conn.pragma("wal_autocheckpoint = 1000");
+      });
+    }
     const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(conn) }), plugins });
     return {
       db,
       dialect: "sqlite",
       description: `sqlite:${t.file}`,
       ping: async () => conn.prepare("select 1 as ok").get() !== undefined,
-      destroy: () => db.destroy(),
+      destroy: async () => {
+        await checkpointer?.stop();
+        await db.destroy();
+      },
     };
   }
   const url = new URL(t.url);

@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { createTestDb, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, testDialects } from "../src";
+import { createDb, createTestDb, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, testDialects } from "../src";
 
 describe("parseDatabaseUrl", () => {
   it("maps URLs to dialects", () => {
@@ -25,6 +28,32 @@ describe("newId", () => {
     expect(new Set(same).size).toBe(2000);
     for (const id of same) expect(id).toMatch(/^tok_[0-9A-HJKMNP-TV-Z]{26}$/);
   });
+});
+
+describe("SQLite file databases", () => {
+  it("are checkpointed by the worker while open (the writer's own threshold is far away), and keep every row", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rb-db-test-"));
+    const file = join(dir, "x.db");
+    try {
+      const database = createDb({ dialect: "sqlite", file });
+      await migrateToLatest(database.db, "sqlite");
+      const before = statSync(file).size;
+      const now = new Date().toISOString();
+      for (let i = 0; i < 300; i++) {
+        await database.db.insertInto("users").values({ id: newId("usr"), email: `u${i}@x.test`, name: "x".repeat(500), passwordHash: "h", createdAt: now, updatedAt: now }).execute();
+      }
+      // Pages reach the database file only through a checkpoint; wait for the worker's.
+      for (let waited = 0; statSync(file).size === before && waited < 15_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+      expect(statSync(file).size).toBeGreaterThan(before);
+      await database.destroy();
+      const reopened = createDb({ dialect: "sqlite", file });
+      const { n } = await reopened.db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+      expect(Number(n)).toBe(300);
+      await reopened.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
 
 describe("newSequentialId", () => {
