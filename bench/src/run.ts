@@ -3,8 +3,9 @@
 // generator must not share their event loop); SQLite always, PostgreSQL when BENCH_DATABASE_URL is set.
 //
 //   BENCH_DURATION=8 (seconds per scenario)  BENCH_CONNECTIONS=50  BENCH_WARMUP=2
-//   BENCH_PUSH=0 skips the push build rate; BENCH_PROFILE_DIR=/tmp/x writes a CPU profile of each measured
-//   ReachBell run there (open it in Chrome DevTools or speedscope).
+//   BENCH_PUSH=0 skips the push build rate; BENCH_ONLY=push runs only it (see push.ts for its own knobs);
+//   BENCH_PROFILE_DIR=/tmp/x writes a CPU profile of each measured ReachBell run and push contender there
+//   (open it in Chrome DevTools or speedscope).
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -111,6 +112,12 @@ function table(title: string, rows: Measured[], base: { node: Measured; express:
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_ONLY === "push") {
+    // Just the push build rate: it needs no server, database or HTTP baselines.
+    const { benchPush, formatPushTable } = await import("../push");
+    process.stdout.write(`${formatPushTable(await benchPush())}\n`);
+    return;
+  }
   process.stderr.write(`ReachBell bench: ${connections} connections, ${duration} s per scenario (+${warmup} s warm-up), node ${process.version}\n`);
   const [nodeScenario, expressScenario] = baselines as [Scenario, Scenario];
   const node = await withTarget("node-http", { PATH: process.env.PATH }, (t) => measure(nodeScenario, t));
@@ -137,12 +144,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_PUSH !== "0") {
     process.stderr.write("Push build rate\n");
     try {
-      const { benchPush } = await import("../push");
-      const rows = await benchPush();
-      const base = rows[0]!.perSecond;
-      report.push(
-        ["\nPush build + send to a local sink (messages/s, one process)", ...rows.map((x) => `${x.name.padEnd(30)} ${x.perSecond.toFixed(0).padStart(7)} msg/s  ${(x.perSecond / base).toFixed(2)}× ${rows[0]!.name}`)].join("\n"),
-      );
+      const { benchPush, formatPushTable } = await import("../push");
+      report.push(formatPushTable(await benchPush()));
     } catch (e) {
       report.push(`\n(push build rate failed: ${e instanceof Error ? e.message : String(e)})`);
     }

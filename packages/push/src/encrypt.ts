@@ -42,7 +42,8 @@ const KEY_INFO_PREFIX = Buffer.from("WebPush: info\0", "latin1");
 const CEK_INFO = Buffer.from("Content-Encoding: aes128gcm\0\x01", "latin1");
 const NONCE_INFO = Buffer.from("Content-Encoding: nonce\0\x01", "latin1");
 const ONE = Buffer.of(0x01);
-const LAST_RECORD_DELIMITER = Buffer.of(0x02);
+const LAST_RECORD_DELIMITER = 0x02;
+const recordScratch = Buffer.alloc(MAX_PLAINTEXT_BYTES + DELIMITER_BYTES);
 
 const ephemeral = createECDH("prime256v1");
 
@@ -136,10 +137,16 @@ export function encryptAes128gcm(
   }
 
   const { cek, nonce } = deriveKeys(ecdhSecret, authSecret, uaPublic, asPublic, salt);
+  // plaintext || 0x02 goes through the cipher in one update: the padded record is staged in
+  // a module-level scratch buffer (safe: nothing between here and update() can re-enter).
+  const recordBytes = plaintext.length + DELIMITER_BYTES;
+  const padded = recordScratch.subarray(0, recordBytes);
+  padded.set(plaintext, 0);
+  padded[plaintext.length] = LAST_RECORD_DELIMITER;
   const cipher = createCipheriv("aes-128-gcm", cek, nonce);
-  const head = cipher.update(plaintext);
-  const tail = cipher.update(LAST_RECORD_DELIMITER);
-  const rest = cipher.final();
+  const encrypted = cipher.update(padded);
+  const rest = cipher.final(); // empty for GCM, but required before getAuthTag()
+  padded.fill(0); // don't leave plaintext behind in a long-lived buffer
 
   const body = Buffer.allocUnsafe(encryptedBodyBytes(plaintext.length));
   body.set(salt, 0);
@@ -147,8 +154,7 @@ export function encryptAes128gcm(
   at = body.writeUInt32BE(RECORD_SIZE, at);
   at = body.writeUInt8(P256_POINT_BYTES, at);
   at += asPublic.copy(body, at);
-  at += head.copy(body, at);
-  at += tail.copy(body, at);
+  at += encrypted.copy(body, at);
   at += rest.copy(body, at);
   cipher.getAuthTag().copy(body, at);
   return body;

@@ -83,6 +83,7 @@ export class VapidSigner {
   readonly #maxCached: number;
   // Map iteration order is insertion order, so re-inserting on use gives LRU eviction.
   readonly #cache = new Map<string, CachedToken>();
+  #mostRecent: string | undefined;
 
   constructor(options: VapidSignerOptions) {
     const ttl = options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
@@ -123,8 +124,13 @@ export class VapidSigner {
     const nowMs = this.#now();
     const cached = this.#cache.get(audience);
     if (cached && nowMs < cached.renewAtMs) {
-      this.#cache.delete(audience);
-      this.#cache.set(audience, cached);
+      // A fan-out hits one push service over and over: when this audience is already the
+      // most recently used entry, moving it to the end again is pure churn.
+      if (this.#mostRecent !== audience) {
+        this.#cache.delete(audience);
+        this.#cache.set(audience, cached);
+        this.#mostRecent = audience;
+      }
       return cached.header;
     }
     const exp = Math.floor(nowMs / 1000) + this.#ttlSeconds;
@@ -132,6 +138,7 @@ export class VapidSigner {
     const entry = { header: `vapid t=${token}, k=${this.publicKey}`, renewAtMs: (exp - this.#renewBeforeSeconds) * 1000 };
     this.#cache.delete(audience);
     this.#cache.set(audience, entry);
+    this.#mostRecent = audience;
     if (this.#cache.size > this.#maxCached) {
       const oldest = this.#cache.keys().next();
       if (!oldest.done) this.#cache.delete(oldest.value);

@@ -37,9 +37,12 @@ describe("createPushSender", () => {
   it("reuses keep-alive connections for sequential sends to the same origin", async () => {
     const sender = createPushSender({ allowInsecure: true });
     const before = peer.connectionCount;
-    for (let i = 0; i < 5; i++) expect((await sender.send(pushFor().request)).status).toBe(201);
+    for (let i = 0; i < 10; i++) expect((await sender.send(pushFor().request)).status).toBe(201);
     sender.close();
-    expect(peer.connectionCount - before).toBe(1);
+    // undici hands a finished connection back to its pool one event-loop turn after the
+    // response (it checks the server did not close it), so a caller that sends again at once
+    // gets a second pooled connection; after that the two are reused, never one per send.
+    expect(peer.connectionCount - before).toBeLessThanOrEqual(2);
   });
 
   it("handles a concurrent fan-out within maxSocketsPerOrigin connections", async () => {
