@@ -55,6 +55,9 @@ export function startCheckpointer(file: string, onFailure: (err: unknown) => voi
     async stop() {
       if (stopping) return exited;
       stopping = true;
+      // Unref'd while running so it never keeps a process alive; ref'd while stopping, or a process with
+      // nothing else pending (the CLI, a server after close) would end before "exit" and skip the rest.
+      worker.ref();
       worker.postMessage("stop");
       await exited;
     },
