@@ -4,4 +4,5 @@ export { migrations } from "./migrations";
 export type { Dialect } from "./migrations/util";
 export { createTestDb, testDialects, markSuiteRan } from "./test-db";
 export { newId, newSequentialId, type IdPrefix } from "./ids";
+export { precompile, type ParamRef, type Precompiled } from "./precompiled";
 export * from "./schema";

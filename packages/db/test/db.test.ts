@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { createDb, createTestDb, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, testDialects } from "../src";
+import { type DB, createDb, createTestDb, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, precompile, testDialects } from "../src";
 
 describe("parseDatabaseUrl", () => {
   it("maps URLs to dialects", () => {
@@ -85,6 +85,44 @@ for (const d of testDialects()) {
         const u = await db.selectFrom("users").select("createdAt").executeTakeFirstOrThrow();
         expect(u.createdAt).toBe(now);
         expect(await database.ping()).toBe(true);
+      } finally {
+        await database.destroy();
+      }
+    });
+  });
+}
+
+for (const d of testDialects()) {
+  (d.enabled ? describe : describe.skip)(`precompile [${d.dialect}]`, () => {
+    it("runs the SQL Kysely compiled with new values each time, rows camelCased as usual", async () => {
+      const database = await createTestDb(d.dialect);
+      try {
+        const insert = precompile<{ id: string; email: string; now: string }, never>((db, p) =>
+          (db as Kysely<DB>).insertInto("users").values({ id: p("id"), email: p("email"), name: "N", passwordHash: "h", createdAt: p("now"), updatedAt: p("now") }),
+        );
+        const byEmail = precompile<{ email: string }, { id: string; passwordHash: string; createdAt: string }>((db, p) =>
+          (db as Kysely<DB>).selectFrom("users").select(["id", "passwordHash", "createdAt"]).where("email", "=", p("email")).where("name", "=", "N"),
+        );
+        const now = new Date().toISOString();
+        for (const i of [1, 2, 3]) expect(Number((await insert.run(database, { id: `usr_${i}`, email: `${i}@x.test`, now })).numAffectedRows)).toBe(1);
+        expect(await byEmail.execute(database, { email: "2@x.test" })).toEqual([{ id: "usr_2", passwordHash: "h", createdAt: now }]);
+        expect(await byEmail.execute(database, { email: "nobody@x.test" })).toEqual([]);
+        // Unique violations surface as the driver's errors, as with a built query.
+        await expect(insert.run(database, { id: "usr_9", email: "1@x.test", now })).rejects.toThrow();
+        await expect(byEmail.execute(database, {} as { email: string })).rejects.toThrow(/no value for parameter email/);
+
+        // Batched writes issued together: each gets its own outcome, a duplicate fails alone, the rest commit.
+        const results = await Promise.allSettled(
+          ["a", "b", "1", "c", "c"].map((k, i) => insert.runBatched(database, { id: `usr_b${i}`, email: `${k}@x.test`, now })),
+        );
+        expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "rejected"]);
+        for (const k of ["a", "b", "c"]) expect(await byEmail.execute(database, { email: `${k}@x.test` })).toHaveLength(1);
+        expect(await byEmail.execute(database, { email: "1@x.test" })).toEqual([{ id: "usr_1", passwordHash: "h", createdAt: now }]);
+        // An error other than a constraint (here a missing table) fails the whole batch: it is retried one by one.
+        const bad = precompile<{ id: string }, never>((db, p) => (db as Kysely<any>).insertInto("no_such_table").values({ id: p("id") }));
+        const mixed = await Promise.allSettled([insert.runBatched(database, { id: "usr_m1", email: "m1@x.test", now }), bad.runBatched(database, { id: "x" }), insert.runBatched(database, { id: "usr_m2", email: "m2@x.test", now })]);
+        expect(mixed.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+        expect(await byEmail.execute(database, { email: "m2@x.test" })).toHaveLength(1);
       } finally {
         await database.destroy();
       }

@@ -1,5 +1,5 @@
 import { MAX_TAGS_PER_SUBSCRIBER } from "@reachbell/contract";
-import { type DB, type Dialect, type SubscribersTable, newId } from "@reachbell/db";
+import { type DB, type Dialect, type SubscribersTable, newId, precompile } from "@reachbell/db";
 import { checkEndpointUrl, isValidP256PublicKey } from "@reachbell/push";
 import { type Kysely, sql } from "kysely";
 import type { Scope } from "../auth/principal";
@@ -41,6 +41,23 @@ function withTagList(row: SubscribersTable & { tagList: string[] | string }) {
   const { tagList, ...rest } = row;
   return toSubscriber(rest, (typeof tagList === "string" ? (JSON.parse(tagList) as string[]) : tagList).sort());
 }
+
+// The two hot queries (an API key reading one subscriber, registering one), compiled once per database.
+const getInProject = precompile<{ projectId: string; id: string }, SubscribersTable & { tagList: string[] | string }>((db, p, dialect) =>
+  (db as Kysely<DB>)
+    .selectFrom("subscribers")
+    .selectAll("subscribers")
+    .select(tagsJson(dialect).as("tagList"))
+    .where("subscribers.projectId", "=", p("projectId"))
+    .where("subscribers.id", "=", p("id")),
+);
+// Every column (the type makes the list complete), so the insert writes exactly what `values(row)` did.
+const SUBSCRIBER_COLUMNS = Object.keys({
+  id: 1, projectId: 1, token: 1, endpoint: 1, p256dh: 1, auth: 1, externalId: 1, status: 1, userAgent: 1, browser: 1, os: 1, deviceType: 1, timezone: 1, language: 1, country: 1, createdAt: 1, updatedAt: 1,
+} satisfies Record<keyof SubscribersTable, 1>) as (keyof SubscribersTable)[];
+const insertSubscriber = precompile<SubscribersTable & Record<string, unknown>, never>((db, p) =>
+  (db as Kysely<DB>).insertInto("subscribers").values(Object.fromEntries(SUBSCRIBER_COLUMNS.map((c) => [c, p(c)])) as unknown as SubscribersTable),
+);
 
 /** The API object of a row just written, with its tags read back. */
 async function withTags(db: Kysely<DB>, row: SubscribersTable) {
@@ -104,7 +121,8 @@ export async function register(deps: Deps, scope: Scope, input: RegisterInput) {
       updatedAt: now,
     };
     try {
-      await db.insertInto("subscribers").values(row).execute();
+      // Concurrent registrations share one SQLite commit (see WriteBatcher).
+      await insertSubscriber.runBatched(deps.database, row as SubscribersTable & Record<string, unknown>);
       return toSubscriber(row, []);
     } catch (e) {
       if (!isUniqueViolation(e)) throw e;
@@ -200,7 +218,10 @@ export async function list(
 }
 
 export async function get(deps: Deps, scope: Scope, id: string) {
-  const row = await scopedWithTags(deps, scope).where("subscribers.id", "=", id).executeTakeFirst();
+  const row =
+    scope.projectId !== undefined
+      ? (await getInProject.execute(deps.database, { projectId: scope.projectId, id }))[0]
+      : await scopedWithTags(deps, scope).where("subscribers.id", "=", id).executeTakeFirst();
   if (!row) notFound();
   return withTagList(row);
 }
