@@ -47,10 +47,13 @@ export class ApiKeyVerifier {
     this.flushTimer.unref();
   }
 
-  /** `recordUse: false` looks the key up without counting it as used (the rate limiter, which runs before a request is accepted). */
-  async verify(rawKey: string, opts: { recordUse?: boolean } = {}): Promise<ApiKeyIdentity | null> {
+  /**
+   * `recordUse: false` looks the key up without counting it as used (the rate limiter, which runs before a request is accepted).
+   * `request` (the request's headers object) lets the limiter and the auth layer of one request hash the key once.
+   */
+  async verify(rawKey: string, opts: { recordUse?: boolean; request?: object } = {}): Promise<ApiKeyIdentity | null> {
     if (!looksLikeApiKey(rawKey)) return null;
-    const keyHash = hashApiKey(rawKey);
+    const keyHash = this.hashOf(rawKey, opts.request);
     const now = this.clock().getTime();
     const hit = this.cache.get(keyHash);
     let identity: ApiKeyIdentity | undefined = hit && hit.expiresAt > now ? hit.identity : undefined;
@@ -76,6 +79,16 @@ export class ApiKeyVerifier {
     }
     if (opts.recordUse !== false) this.lastUse.set(identity.keyId, this.clock().toISOString());
     return identity;
+  }
+
+  private readonly hashes = new WeakMap<object, { rawKey: string; keyHash: string }>();
+
+  private hashOf(rawKey: string, request: object | undefined): string {
+    const memo = request && this.hashes.get(request);
+    if (memo && memo.rawKey === rawKey) return memo.keyHash;
+    const keyHash = hashApiKey(rawKey);
+    if (request) this.hashes.set(request, { rawKey, keyHash });
+    return keyHash;
   }
 
   /** Call after revoking a key in the database: this instance and (through the bus) all others forget it. */

@@ -53,7 +53,7 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: Ra
 }
 
 async function authenticateApiKey(ctx: Context, apiKey: string): Promise<AuthState> {
-  const identity = await ctx.deps.apiKeys.verify(apiKey);
+  const identity = await ctx.deps.apiKeys.verify(apiKey, { request: ctx.headers });
   if (!identity) throw new DomainError("INVALID_API_KEY");
   return {
     principal: { kind: "apiKey", keyId: identity.keyId, projectId: identity.projectId, orgId: identity.orgId, environment: identity.environment },

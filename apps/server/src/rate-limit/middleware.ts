@@ -32,8 +32,8 @@ export interface RateLimitDeps {
  */
 export function rateLimitMiddleware(deps: RateLimitDeps) {
   const { limits, groups, counter, apiKeys, projectLimits, logger } = deps;
-  const raisedLimit = async (apiKey: string, group: "default" | "ingest") => {
-    const identity = await apiKeys.verify(apiKey, { recordUse: false });
+  const raisedLimit = async (apiKey: string, group: "default" | "ingest", request: object) => {
+    const identity = await apiKeys.verify(apiKey, { recordUse: false, request });
     const limit = identity ? (await projectLimits.get(identity.projectId))?.[group] : undefined;
     return identity && limit ? { projectId: identity.projectId, limit } : undefined;
   };
@@ -50,7 +50,7 @@ export function rateLimitMiddleware(deps: RateLimitDeps) {
       if (typeof apiKey === "string" && match.group !== "auth") {
         // Cached lookups; an unknown key (or a failed lookup) is simply counted by IP, and the
         // authentication layer answers it.
-        const raised = await raisedLimit(apiKey, match.group).catch((err: unknown) => {
+        const raised = await raisedLimit(apiKey, match.group, req.headers).catch((err: unknown) => {
           logger.warn("could not read a project's rate limits; counting by IP", { requestId: req.requestId, error: err as Error });
           return undefined;
         });
