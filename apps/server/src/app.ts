@@ -22,6 +22,7 @@ import { removeApiPrefix } from "./http/api-prefix";
 import { PartnerOrigins, corsMiddleware } from "./http/cors";
 import { recordError, recordRestError, sendEnvelope } from "./http/envelope";
 import { buildOpenApiDocument } from "./http/openapi";
+import { clientIp } from "./http/client-ip";
 import { newRequestId } from "./http/request-id";
 import { type Logger, createLogger } from "./logger";
 import { appRouter } from "./routers";
@@ -91,7 +92,7 @@ export function createApp(opts: CreateAppOptions): App {
     deps,
     requestId: req.requestId,
     headers: req.headers,
-    ip: req.ip ?? req.socket.remoteAddress ?? "unknown",
+    ip: clientIp(req) ?? "unknown",
     responseHeaders: {},
   });
   const responseMeta = ({ ctx, paths, errors }: { ctx?: Context; paths?: readonly string[]; errors: readonly unknown[] }) => {
@@ -143,11 +144,19 @@ export function createApp(opts: CreateAppOptions): App {
     onError: ({ error, req, path }: { error: TRPCError; req: express.Request; path?: string }) => recordRestError(logger, req, error, path),
     maxBodySize: config.bodyLimitBytes,
   });
-  const restChain = (req: express.Request, res: express.Response, next: express.NextFunction) =>
+  const restChain = (req: express.Request, res: express.Response, next: express.NextFunction) => {
+    // No body (what type-is checks: neither Content-Length nor Transfer-Encoding): nothing for the
+    // JSON parser to do but set req.body, so do that here and skip it.
+    if (req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined) {
+      if (!("body" in (req as object))) req.body = undefined;
+      rest(req, res).catch(next);
+      return;
+    }
     json(req, res, (err?: unknown) => {
       if (err) return next(err);
       rest(req, res).catch(next);
     });
+  };
   const route = (req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (req.url[0] !== "/" || SIDE_PATHS.test(req.url)) side(req, res, (err?: unknown) => (err ? next(err) : restChain(req, res, next)));
     else restChain(req, res, next);

@@ -26,7 +26,8 @@ interface Entry {
  */
 export class ApiKeyVerifier {
   private readonly cache = new Map<string, Entry>();
-  private readonly lastUse = new Map<string, string>();
+  /** keyId → last use (epoch ms), made ISO only when flushed. */
+  private readonly lastUse = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | undefined;
   /** Bumped by every invalidation: a lookup that started before one must not cache what it read. */
   private epoch = 0;
@@ -77,7 +78,7 @@ export class ApiKeyVerifier {
         this.cache.set(keyHash, { identity, expiresAt: now + (this.opts.ttlMs ?? 60_000) });
       }
     }
-    if (opts.recordUse !== false) this.lastUse.set(identity.keyId, this.clock().toISOString());
+    if (opts.recordUse !== false) this.lastUse.set(identity.keyId, now);
     return identity;
   }
 
@@ -110,7 +111,7 @@ export class ApiKeyVerifier {
     const batch = [...this.lastUse];
     this.lastUse.clear();
     for (const [keyId, at] of batch) {
-      await this.database.db.updateTable("apiKeys").set({ lastUsedAt: at }).where("id", "=", keyId).execute();
+      await this.database.db.updateTable("apiKeys").set({ lastUsedAt: new Date(at).toISOString() }).where("id", "=", keyId).execute();
     }
   }
 

@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from "express";
 import type { ApiKeyVerifier } from "../auth/api-key-verifier";
 import type { RateLimits } from "../env";
 import { sendEnvelope } from "../http/envelope";
+import { clientIp } from "../http/client-ip";
 import type { Logger } from "../logger";
 import type { GroupResolver } from "./groups";
 import type { RequestCounter } from "./limiter";
@@ -43,7 +44,7 @@ export function rateLimitMiddleware(deps: RateLimitDeps) {
     if (match.exempt) return next();
     let rejected = false;
     try {
-      const ip = clientKey(req.ip ?? req.socket.remoteAddress);
+      const ip = clientKey(clientIp(req));
       let limit = limits[match.group];
       let key = `${match.group}:${ip}`;
       const apiKey = req.headers["x-api-key"];
