@@ -33,10 +33,15 @@ export const router = t.router;
  * Every contract input is an object and REST always passes one; a tRPC call without input
  * (`client.auth.me.query()`, `GET /trpc/auth.me`) means the same empty object, not a 422.
  */
+/** The raw input, `{}` when absent. Returned unnamed: tsx (keepNames) would otherwise rename a named per-call closure on every call. */
+function emptyObjectDefault(getRawInput: () => Promise<unknown>): () => Promise<unknown> {
+  return async () => (await getRawInput()) ?? {};
+}
+
 const enforceAuth = t.middleware(async ({ meta, ctx, getRawInput, next }) => {
   const def = meta?.contract;
   if (!def) throw new Error("procedure has no contract metadata");
-  const rawInput = async () => (await getRawInput()) ?? {};
+  const rawInput = emptyObjectDefault(getRawInput);
   const auth = await authenticate(def.meta.auth, ctx, rawInput);
   // One middleware for both jobs: every tRPC middleware level costs several object copies per call.
   // next()'s types offer `ctx` or `getRawInput`; its runtime (11.x callRecursive) applies both.

@@ -1,5 +1,5 @@
 import { InvalidTokenError, peekClaims } from "@reachbell/auth";
-import { type AuthRule, type PrincipalKind, type ProtectedRule, type Role, isPublic, roleRank } from "@reachbell/contract";
+import { type AuthRule, type ProtectedRule, type Role, isPublic, roleRank } from "@reachbell/contract";
 import type { Context } from "../context";
 import { DomainError } from "../errors";
 import { verifyPartnerToken } from "./partner-tokens";
@@ -34,14 +34,13 @@ async function rawInputField(getRawInput: RawInput, field: string): Promise<unkn
  */
 export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: RawInput): Promise<AuthState> {
   if (isPublic(rule)) return { principal: { kind: "anonymous" } };
-  const accepts = (k: PrincipalKind) => rule.accepts.includes(k);
 
   const apiKey = header(ctx, "x-api-key");
   const token = bearerToken(ctx);
   // An API key is used when the route takes one, or when it is the only credential presented.
-  if (apiKey !== undefined && (accepts("apiKey") || token === undefined)) {
+  if (apiKey !== undefined && (rule.accepts.includes("apiKey") || token === undefined)) {
     const state = await authenticateApiKey(ctx, apiKey);
-    if (!accepts("apiKey")) throw new DomainError("FORBIDDEN");
+    if (!rule.accepts.includes("apiKey")) throw new DomainError("FORBIDDEN");
     return checkProject(state, ctx, getRawInput);
   }
   if (!token) throw new DomainError("NOT_AUTHENTICATED");
