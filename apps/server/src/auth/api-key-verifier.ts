@@ -82,6 +82,16 @@ export class ApiKeyVerifier {
     return identity;
   }
 
+  /**
+   * The cached identity of a key without waiting (the rate limiter's fast path): the identity, `null`
+   * when the key cannot be one, or `undefined` when only `verify` can tell (not cached or expired).
+   */
+  cached(rawKey: string, request?: object): ApiKeyIdentity | null | undefined {
+    if (!looksLikeApiKey(rawKey)) return null;
+    const hit = this.cache.get(this.hashOf(rawKey, request));
+    return hit && hit.expiresAt > this.clock().getTime() ? hit.identity : undefined;
+  }
+
   private readonly hashes = new WeakMap<object, { rawKey: string; keyHash: string }>();
 
   private hashOf(rawKey: string, request: object | undefined): string {

@@ -100,7 +100,12 @@ export class GroupResolver {
       const segments = path.split("/");
       for (const t of templates) {
         if (t.segments.length !== segments.length) continue;
-        if (t.segments.every((s, i) => s === null ? segments[i] !== "" : s === segments[i])) found = found ? stricter(found, t.group) : t.group;
+        let match = true;
+        for (let i = 0; match && i < segments.length; i++) {
+          const s = t.segments[i];
+          match = s === null ? segments[i] !== "" : s === segments[i];
+        }
+        if (match) found = found ? stricter(found, t.group) : t.group;
       }
     }
     return found ?? rateLimitGroupForPath(path);

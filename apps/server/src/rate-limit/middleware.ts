@@ -38,6 +38,16 @@ export function rateLimitMiddleware(deps: RateLimitDeps) {
     const limit = identity ? (await projectLimits.get(identity.projectId))?.[group] : undefined;
     return identity && limit ? { projectId: identity.projectId, limit } : undefined;
   };
+  /** The same answer from the caches alone (the common case), or `false` when they cannot tell. */
+  const cachedRaisedLimit = (apiKey: string, group: "default" | "ingest", request: object) => {
+    const identity = apiKeys.cached(apiKey, request);
+    if (identity === undefined) return false;
+    if (identity === null) return undefined;
+    const limits = projectLimits.cached(identity.projectId);
+    if (limits === undefined) return false;
+    const limit = limits?.[group];
+    return limit ? { projectId: identity.projectId, limit } : undefined;
+  };
   return async function rateLimit(req: Request, res: Response, next: NextFunction): Promise<void> {
     if (req.method === "OPTIONS") return next();
     const match = groups.resolve(req.method, req.url); // never throws: an unparsable URL is "default"
@@ -51,7 +61,8 @@ export function rateLimitMiddleware(deps: RateLimitDeps) {
       if (typeof apiKey === "string" && match.group !== "auth") {
         // Cached lookups; an unknown key (or a failed lookup) is simply counted by IP, and the
         // authentication layer answers it.
-        const raised = await raisedLimit(apiKey, match.group, req.headers).catch((err: unknown) => {
+        const cached = cachedRaisedLimit(apiKey, match.group, req.headers);
+        const raised = cached !== false ? cached : await raisedLimit(apiKey, match.group, req.headers).catch((err: unknown) => {
           logger.warn("could not read a project's rate limits; counting by IP", { requestId: req.requestId, error: err as Error });
           return undefined;
         });

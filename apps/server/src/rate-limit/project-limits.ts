@@ -42,6 +42,12 @@ export class ProjectLimits {
     });
   }
 
+  /** The cached limits without waiting: `undefined` when only `get` can tell. */
+  cached(projectId: string): ProjectRateLimits | null | undefined {
+    const hit = this.cache.get(projectId);
+    return hit && hit.expiresAt > Date.now() ? hit.limits : undefined;
+  }
+
   async get(projectId: string): Promise<ProjectRateLimits | null> {
     const now = Date.now();
     const hit = this.cache.get(projectId);
