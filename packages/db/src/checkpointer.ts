@@ -36,7 +36,7 @@ export interface Checkpointer {
 }
 
 /**
- * Starts the checkpoint worker for a SQLite file. `onStop` runs if the worker dies unexpectedly, so the
+ * Starts the checkpoint worker for a SQLite file. `onFailure` runs if the worker dies unexpectedly, so the
  * caller can hand checkpoints back to the writer.
  */
 export function startCheckpointer(file: string, onFailure: (err: unknown) => void, intervalMs = 100): Checkpointer {
