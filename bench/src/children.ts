@@ -8,10 +8,13 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-/** Forks `targets/<name>.ts` under tsx and waits for it to report its URL (127.0.0.1, a free port). */
+/**
+ * Forks `targets/<name>.ts` under tsx and waits for it to report its URL (127.0.0.1, a free port).
+ * stdout (the server's access log, one JSON line per request as in production) goes to /dev/null.
+ */
 export function startTarget(name: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Target> {
   const file = fileURLToPath(new URL(`./targets/${name}.ts`, import.meta.url));
-  const child: ChildProcess = fork(file, [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child: ChildProcess = fork(file, [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

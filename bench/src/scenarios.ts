@@ -112,19 +112,7 @@ export const reachbellScenarios: Scenario[] = [
     name: "GET /subscribers/{id} (API key)",
     target: "reachbell",
     aim: 0.5,
-    async prepare(url) {
-      const { apiKey } = await provision(url);
-      const keys = keyPool(16);
-      const ids: string[] = [];
-      for (let i = 0; i < 200; i++) {
-        const sub = await json(url, "POST", "/subscribers", JSON.parse(subscriptionBody(keys)), { "x-api-key": apiKey });
-        ids.push(sub.id);
-      }
-      let i = 0;
-      return {
-        requests: [{ method: "GET", headers: { "x-api-key": apiKey }, setupRequest: (req) => ({ ...req, path: `/subscribers/${ids[i++ % ids.length]}` }) }],
-      };
-    },
+    prepare: readSubscribersLoad,
   },
   // Rate-limit overhead: the route above without the limiter, and with its counters in Redis
   // (BENCH_REDIS_URL). Compare their req/s with "GET /subscribers/{id} (API key)".
@@ -144,7 +132,6 @@ export const reachbellScenarios: Scenario[] = [
         } satisfies Scenario,
       ]
     : []),
-  // Later scenarios go here, measured the same way and compared with the same baselines:
-  // - push build rate: encrypt (RFC 8291) + VAPID-sign per second through @reachbell/push, in-process;
-  // - POST /transactional/send on a sandbox project (builds the message, never sends).
+  // Later scenarios go here, measured the same way and compared with the same baselines
+  // (e.g. POST /transactional/send on a sandbox project: builds the message, never sends).
 ];
