@@ -12,4 +12,6 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "off",
     },
   },
+  // Plain-JavaScript Node entry points (the benchmark's server targets run without a TypeScript loader).
+  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly", Buffer: "readonly", console: "readonly" } } },
 );

@@ -4,7 +4,8 @@ import { defineConfig } from "tsup";
 // externalizes what this package.json lists, so the inlined packages' runtime dependencies (argon2,
 // better-sqlite3, pg, jose: native or not bundleable) are listed here too.
 export default defineConfig({
-  entry: { main: "src/main.ts", cli: "src/cli.ts" },
+  // index: the embedding API (createApp…), which the benchmark runs as built, like `pnpm start` does.
+  entry: { main: "src/main.ts", cli: "src/cli.ts", index: "src/index.ts" },
   format: ["esm"],
   platform: "node",
   target: "node20",

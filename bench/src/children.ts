@@ -9,12 +9,13 @@ export interface Target {
 }
 
 /**
- * Forks `targets/<name>.ts` under tsx and waits for it to report its URL (127.0.0.1, a free port).
+ * Forks `targets/<name>.mjs` under plain node and waits for it to report its URL (127.0.0.1, a free port).
  * stdout (the server's access log, one JSON line per request as in production) goes to /dev/null.
  */
 export function startTarget(name: string, env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Target> {
-  const file = fileURLToPath(new URL(`./targets/${name}.ts`, import.meta.url));
-  const child: ChildProcess = fork(file, [], { env, execArgv: ["--import", "tsx"], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  // Plain node, no TypeScript loader in the measured process: targets are .mjs, and ReachBell's is its build.
+  const file = fileURLToPath(new URL(`./targets/${name}.mjs`, import.meta.url));
+  const child: ChildProcess = fork(file, [], { env, execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

@@ -1,7 +1,8 @@
-// The real server, configured from the environment exactly as main.ts does (production mode,
+// The real server as `pnpm start` runs it: the tsup build (apps/server/dist, built by `pnpm bench`
+// first) under plain node, configured from the environment exactly as main.ts does (production mode,
 // migrations on start), listening on 127.0.0.1 only. The parent passes DATABASE_URL and secrets.
-import { createDb, migrateToLatest } from "@reachbell/db";
-import { createApp, loadConfig } from "@reachbell/server";
+// Plain JavaScript so no TypeScript loader sits in the measured process.
+import { createApp, createDb, loadConfig, migrateToLatest } from "../../../apps/server/dist/index.js";
 
 const { config } = loadConfig(process.env);
 const database = createDb(config.databaseUrl);
@@ -19,7 +20,7 @@ if (profileDir) {
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
-  process.on("message", async (m: { profile?: "start" | "stop"; name?: string }) => {
+  process.on("message", async (/** @type {{ profile?: "start" | "stop"; name?: string }} */ m) => {
     if (m.profile === "start") await session.post("Profiler.start");
     if (m.profile === "stop") {
       const { profile } = await session.post("Profiler.stop");
