@@ -1,5 +1,6 @@
 import { hashApiKey, looksLikeApiKey } from "@reachbell/auth";
 import type { Database } from "@reachbell/db";
+import { InvalidatedCache } from "../invalidated-cache";
 import type { InvalidationBus } from "./invalidation-bus";
 
 export interface ApiKeyIdentity {
@@ -10,39 +11,33 @@ export interface ApiKeyIdentity {
   environment: "live" | "sandbox";
 }
 
-interface Entry {
-  identity: ApiKeyIdentity;
-  expiresAt: number;
-}
-
 /**
  * Verifies `x-api-key` without a database round trip per request.
  *
  * Correctness of the cache: only valid keys are cached, for `ttlMs`. Revoking a key (or deleting its
- * project) deletes the entry here and publishes an invalidation on the bus, which every instance
- * applies before its next request (Redis pub/sub when REDIS_URL is set). The TTL is only a backstop
- * for a missed message. `lastUsedAt` is collected in memory and written in one batch every
+ * project) publishes an invalidation on the bus, which applies it here at once and on every other
+ * instance before its next request (Redis pub/sub when REDIS_URL is set); a lookup already in flight
+ * does not cache what it read (see InvalidatedCache). The TTL is only a backstop for a missed message. `lastUsedAt` is collected in memory and written in one batch every
  * `usageFlushMs` and at shutdown, so a busy key costs no write per request.
  */
 export class ApiKeyVerifier {
-  private readonly cache = new Map<string, Entry>();
+  private readonly cache: InvalidatedCache<string, ApiKeyIdentity>;
   /** keyId → last use (epoch ms), made ISO only when flushed. */
   private readonly lastUse = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | undefined;
-  /** Bumped by every invalidation: a lookup that started before one must not cache what it read. */
-  private epoch = 0;
 
   constructor(
     private readonly database: Database,
     private readonly bus: InvalidationBus,
     private readonly clock: () => Date,
-    private readonly opts: { ttlMs?: number; maxEntries?: number; usageFlushMs?: number } = {},
+    opts: { ttlMs?: number; maxEntries?: number; usageFlushMs?: number } = {},
   ) {
+    const cache = new InvalidatedCache<string, ApiKeyIdentity>({ ttlMs: opts.ttlMs ?? 60_000, maxEntries: opts.maxEntries ?? 100_000 });
+    this.cache = cache;
     bus.subscribe((m) => {
-      this.epoch++;
-      if (m.kind === "apiKey") this.cache.delete(m.keyHash);
-      if (m.kind === "all") this.cache.clear();
-      if (m.kind === "project") for (const [h, e] of this.cache) if (e.identity.projectId === m.projectId) this.cache.delete(h);
+      if (m.kind === "apiKey") cache.invalidate({ key: m.keyHash });
+      if (m.kind === "all") cache.invalidate();
+      if (m.kind === "project") cache.invalidate({ match: (identity) => identity.projectId === m.projectId });
     });
     this.flushTimer = setInterval(() => void this.flushUsage().catch(() => {}), opts.usageFlushMs ?? 30_000);
     this.flushTimer.unref();
@@ -56,10 +51,9 @@ export class ApiKeyVerifier {
     if (!looksLikeApiKey(rawKey)) return null;
     const keyHash = this.hashOf(rawKey, opts.request);
     const now = this.clock().getTime();
-    const hit = this.cache.get(keyHash);
-    let identity: ApiKeyIdentity | undefined = hit && hit.expiresAt > now ? hit.identity : undefined;
+    let identity = this.cache.get(keyHash, now)?.value;
     if (!identity) {
-      const epoch = this.epoch;
+      const generation = this.cache.generation;
       const row = await this.database.db
         .selectFrom("apiKeys")
         .innerJoin("projects", "projects.id", "apiKeys.projectId")
@@ -67,16 +61,10 @@ export class ApiKeyVerifier {
         .where("apiKeys.keyHash", "=", keyHash)
         .where("apiKeys.revokedAt", "is", null)
         .executeTakeFirst();
-      if (!row) {
-        this.cache.delete(keyHash);
-        return null;
-      }
+      // Only valid keys are cached; an unknown or revoked key is looked up again next time.
+      if (!row) return null;
       identity = { keyId: row.keyId, keyHash, projectId: row.projectId, orgId: row.orgId, environment: row.environment };
-      // A revocation that landed while the row was being read must not be undone by caching it.
-      if (epoch === this.epoch) {
-        if (this.cache.size >= (this.opts.maxEntries ?? 100_000)) this.cache.delete(this.cache.keys().next().value as string);
-        this.cache.set(keyHash, { identity, expiresAt: now + (this.opts.ttlMs ?? 60_000) });
-      }
+      this.cache.set(keyHash, identity, now, generation);
     }
     if (opts.recordUse !== false) this.lastUse.set(identity.keyId, now);
     return identity;
@@ -88,8 +76,7 @@ export class ApiKeyVerifier {
    */
   cached(rawKey: string, request?: object): ApiKeyIdentity | null | undefined {
     if (!looksLikeApiKey(rawKey)) return null;
-    const hit = this.cache.get(this.hashOf(rawKey, request));
-    return hit && hit.expiresAt > this.clock().getTime() ? hit.identity : undefined;
+    return this.cache.get(this.hashOf(rawKey, request), this.clock().getTime())?.value;
   }
 
   private readonly hashes = new WeakMap<object, { rawKey: string; keyHash: string }>();
@@ -104,14 +91,10 @@ export class ApiKeyVerifier {
 
   /** Call after revoking a key in the database: this instance and (through the bus) all others forget it. */
   async revoked(keyHash: string): Promise<void> {
-    this.epoch++;
-    this.cache.delete(keyHash);
-    await this.bus.publish({ kind: "apiKey", keyHash });
+    await this.bus.publish({ kind: "apiKey", keyHash }); // delivered here too (both buses apply locally first)
   }
 
   async projectDeleted(projectId: string): Promise<void> {
-    this.epoch++;
-    for (const [h, e] of this.cache) if (e.identity.projectId === projectId) this.cache.delete(h);
     await this.bus.publish({ kind: "project", projectId });
   }
 

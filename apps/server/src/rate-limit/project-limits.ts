@@ -1,12 +1,8 @@
 import { type ProjectRateLimits, projectRateLimitsSchema } from "@reachbell/contract";
 import type { Database } from "@reachbell/db";
 import type { InvalidationBus } from "../auth/invalidation-bus";
+import { InvalidatedCache } from "../invalidated-cache";
 import type { Logger } from "../logger";
-
-interface Entry {
-  limits: ProjectRateLimits | null;
-  expiresAt: number;
-}
 
 /** Reads `projects.rate_limits` JSON; anything unreadable counts as "no raised limits". */
 export function parseProjectRateLimits(raw: string | null | undefined): ProjectRateLimits | null {
@@ -25,41 +21,36 @@ export function parseProjectRateLimits(raw: string | null | undefined): ProjectR
  * instance; the TTL bounds staleness when the bus is unavailable.
  */
 export class ProjectLimits {
-  private readonly cache = new Map<string, Entry>();
-  /** Bumped by every invalidation: a read that started before one is not cached. */
-  private epoch = 0;
+  private readonly cache: InvalidatedCache<string, ProjectRateLimits | null>;
 
   constructor(
     private readonly database: Database,
     bus: InvalidationBus,
     private readonly logger: Logger,
-    private readonly opts: { ttlMs?: number; maxEntries?: number } = {},
+    opts: { ttlMs?: number; maxEntries?: number } = {},
   ) {
+    const cache = new InvalidatedCache<string, ProjectRateLimits | null>({ ttlMs: opts.ttlMs ?? 60_000, maxEntries: opts.maxEntries ?? 50_000 });
+    this.cache = cache;
     bus.subscribe((m) => {
-      this.epoch++;
-      if (m.kind === "project") this.cache.delete(m.projectId);
-      if (m.kind === "all") this.cache.clear();
+      if (m.kind === "project") cache.invalidate({ key: m.projectId });
+      if (m.kind === "all") cache.invalidate();
     });
   }
 
   /** The cached limits without waiting: `undefined` when only `get` can tell. */
   cached(projectId: string): ProjectRateLimits | null | undefined {
-    const hit = this.cache.get(projectId);
-    return hit && hit.expiresAt > Date.now() ? hit.limits : undefined;
+    return this.cache.get(projectId, Date.now())?.value;
   }
 
   async get(projectId: string): Promise<ProjectRateLimits | null> {
     const now = Date.now();
-    const hit = this.cache.get(projectId);
-    if (hit && hit.expiresAt > now) return hit.limits;
-    const epoch = this.epoch;
+    const hit = this.cache.get(projectId, now);
+    if (hit) return hit.value;
+    const generation = this.cache.generation;
     const row = await this.database.db.selectFrom("projects").select("rateLimits").where("id", "=", projectId).executeTakeFirst();
     const limits = parseProjectRateLimits(row?.rateLimits);
     if (row?.rateLimits && !limits) this.logger.warn("ignoring unreadable projects.rate_limits", { projectId });
-    if (epoch === this.epoch) {
-      if (this.cache.size >= (this.opts.maxEntries ?? 50_000)) this.cache.delete(this.cache.keys().next().value as string);
-      this.cache.set(projectId, { limits, expiresAt: now + (this.opts.ttlMs ?? 60_000) });
-    }
+    this.cache.set(projectId, limits, now, generation);
     return limits;
   }
 }
