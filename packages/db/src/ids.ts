@@ -35,18 +35,8 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
     pool = randomBytes(POOL_SIZE);
     poolOffset = 0;
   }
-  let rand = "";
-  // 80 bits → 16 base32 chars: two 40-bit halves, 5 bits at a time.
-  for (let half = 0; half < 2; half++) {
-    const o = poolOffset + half * 5;
-    let v = pool[o]! * 2 ** 32 + pool[o + 1]! * 2 ** 24 + pool[o + 2]! * 2 ** 16 + pool[o + 3]! * 2 ** 8 + pool[o + 4]!;
-    let chunk = "";
-    for (let i = 0; i < 8; i++) {
-      chunk = ALPHABET[v % 32] + chunk;
-      v = Math.floor(v / 32);
-    }
-    rand += chunk;
-  }
+  // 80 bits → 16 base32 chars: two 40-bit halves.
+  const rand = base32x8(pool.readUIntBE(poolOffset, 5)) + base32x8(pool.readUIntBE(poolOffset + 5, 5));
   poolOffset += 10;
   return `${prefix}_${timePart(now)}${rand}`;
 }
