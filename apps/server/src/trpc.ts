@@ -27,16 +27,17 @@ const t = initTRPC
 export const router = t.router;
 
 /**
- * The single enforcement point for authentication and authorization. It reads `meta.contract.meta.auth`
- * and fails closed: a procedure without a contract entry cannot be called.
- *
- * Every contract input is an object and REST always passes one; a tRPC call without input
- * (`client.auth.me.query()`, `GET /trpc/auth.me`) means the same empty object, not a 422.
+ * The raw input, `{}` when absent: every contract input is an object and REST always passes one, so a
+ * tRPC call without input (`client.auth.me.query()`, `GET /trpc/auth.me`) means the same, not a 422.
  */
-/** The raw input, `{}` when absent. Returned unnamed: tsx (keepNames) would otherwise rename a named per-call closure on every call. */
 function emptyObjectDefault(getRawInput: () => Promise<unknown>): () => Promise<unknown> {
   return async () => (await getRawInput()) ?? {};
 }
+
+/**
+ * The single enforcement point for authentication and authorization. It reads `meta.contract.meta.auth`
+ * and fails closed: a procedure without a contract entry cannot be called.
+ */
 
 const enforceAuth = t.middleware(async ({ meta, ctx, getRawInput, next }) => {
   const def = meta?.contract;
