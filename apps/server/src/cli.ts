@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { SecretBox, parseDuration } from "@reachbell/auth";
 import { type Database, createDb, migrateToLatest } from "@reachbell/db";
 import { type Config, ConfigError, loadConfig } from "./env";
+import { parseOriginList } from "./http/origins";
 import { setProjectRateLimitsCommand } from "./rate-limit/admin";
 import { type PartnerStore, createPartner, deletePartner, listPartners, rotatePartnerSecret, setPartnerOrigins } from "./services/partners";
 
@@ -77,10 +78,8 @@ async function partner(argv: string[]): Promise<number> {
     },
     "set-origins": async () => {
       allowOnly("id", "origins");
-      const origins = need("origins")
-        .split(",")
-        .map((o) => o.trim())
-        .filter((o) => o !== "");
+      // The same list syntax as CORS_ORIGINS (comma-separated, blanks ignored, normalized).
+      const origins = parseOriginList(need("origins"));
       return run((s) => setPartnerOrigins(s, need("id"), origins));
     },
     delete: async () => (allowOnly("id"), run((s) => deletePartner(s, need("id")))),
