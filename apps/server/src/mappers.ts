@@ -1,6 +1,7 @@
 import type { Role } from "@reachbell/contract";
 import type { MembershipsTable, OrganizationsTable } from "@reachbell/db";
-import type { PushContent } from "./push/deliver";
+import type { PushContent, SendReason } from "./push/deliver";
+import { parseDeliveryPolicy } from "./push/delivery-policy";
 import { parseProjectRateLimits } from "./rate-limit/project-limits";
 
 // Rows → API objects, in one place: both dialects return ISO strings and numbers (see packages/db).
@@ -39,7 +40,7 @@ export function toMessage(row: import("@reachbell/db").MessagesTable) {
     kind: row.kind,
     sandbox: row.mode === "sandbox",
     status: row.status,
-    reason: row.reason as "subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error" | null,
+    reason: row.reason as SendReason | null,
     pushStatus: row.pushStatus,
     payload,
     attempts: JSON.parse(row.attempts) as { at: string; status: number | null; error: string | null; durationMs: number }[],
@@ -52,7 +53,6 @@ export function toMessage(row: import("@reachbell/db").MessagesTable) {
 // Projects, API keys, subscribers.
 
 export function toProject(row: import("@reachbell/db").ProjectsTable) {
-  const policy = JSON.parse(row.deliveryPolicy) as Partial<import("@reachbell/contract").DeliveryPolicy>;
   return {
     id: row.id,
     organizationId: row.organizationId,
@@ -60,7 +60,7 @@ export function toProject(row: import("@reachbell/db").ProjectsTable) {
     environment: row.environment,
     timezone: row.timezone,
     vapidPublicKey: row.vapidPublicKey,
-    deliveryPolicy: { quietHours: policy.quietHours ?? null, frequencyCap: policy.frequencyCap ?? null },
+    deliveryPolicy: parseDeliveryPolicy(row.deliveryPolicy),
     rateLimits: parseProjectRateLimits(row.rateLimits),
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

@@ -2,7 +2,8 @@ import { type AttemptRecord, type PushOutcome, buildPushRequest, sendWithRetry }
 import type { MessageStatus, ProjectsTable, SubscribersTable } from "@reachbell/db";
 import { newId } from "@reachbell/db";
 import type { Deps } from "../context";
-import { type DeliveryPolicy, inQuietHours } from "./delivery-policy";
+import type { DeliveryPolicy } from "@reachbell/contract";
+import { inQuietHours } from "./delivery-policy";
 
 export type SendReason = "subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error";
 

@@ -1,9 +1,6 @@
 // A project's delivery policy, and the two checks it drives. Pure functions: the clock comes in.
 
-export interface DeliveryPolicy {
-  quietHours: { start: string; end: string } | null;
-  frequencyCap: { max: number; windowSeconds: number } | null;
-}
+import type { DeliveryPolicy } from "@reachbell/contract";
 
 export const NO_POLICY: DeliveryPolicy = { quietHours: null, frequencyCap: null };
 

@@ -4,6 +4,7 @@ import { generateVapidKeys } from "@reachbell/push";
 import type { Deps } from "../context";
 import { DomainError } from "../errors";
 import { toProject } from "../mappers";
+import { NO_POLICY } from "../push/delivery-policy";
 import { paginate } from "../pagination";
 
 type PolicyInput = { quietHours?: DeliveryPolicy["quietHours"] | undefined; frequencyCap?: DeliveryPolicy["frequencyCap"] | undefined };
@@ -43,7 +44,7 @@ export async function create(deps: Deps, orgId: string, input: { name: string; e
     timezone: input.timezone ?? "UTC",
     vapidPublicKey: vapid.publicKey,
     vapidPrivateKeyEnc: deps.secrets.seal(vapid.privateKey, id),
-    deliveryPolicy: JSON.stringify(mergePolicy({ quietHours: null, frequencyCap: null }, input.deliveryPolicy)),
+    deliveryPolicy: JSON.stringify(mergePolicy(NO_POLICY, input.deliveryPolicy)),
     rateLimits: null,
     createdAt: now,
     updatedAt: now,
