@@ -142,6 +142,10 @@ describeEachDb("members: happy paths", (get) => {
     expect(res.body.role).toBe("OWNER");
   });
 
+  /** The OWNER memberships of an organization, read from the database itself. */
+  const ownerRows = (orgId: string) =>
+    get().database.db.selectFrom("memberships").select("id").where("organizationId", "=", orgId).where("role", "=", "OWNER").execute();
+
   it("concurrent demotions of the only two OWNERs leave at least one OWNER", async () => {
     for (let round = 0; round < 5; round++) {
       const owner = await registerAccount(get(), `race${round}`);
@@ -153,13 +157,7 @@ describeEachDb("members: happy paths", (get) => {
       ]);
       expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
       expectEnvelope(results.find((r) => r.status === 409)!, 409, "An organization must keep at least one OWNER");
-      const owners = await get()
-        .database.db.selectFrom("memberships")
-        .select("id")
-        .where("organizationId", "=", owner.orgId)
-        .where("role", "=", "OWNER")
-        .execute();
-      expect(owners).toHaveLength(1);
+      expect(await ownerRows(owner.orgId)).toHaveLength(1);
     }
   });
 
@@ -173,13 +171,7 @@ describeEachDb("members: happy paths", (get) => {
         call(get(), "DELETE", `/organizations/${owner.orgId}/members/${secondId}`, { token: second.token }),
       ]);
       expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
-      const owners = await get()
-        .database.db.selectFrom("memberships")
-        .select("id")
-        .where("organizationId", "=", owner.orgId)
-        .where("role", "=", "OWNER")
-        .execute();
-      expect(owners).toHaveLength(1);
+      expect(await ownerRows(owner.orgId)).toHaveLength(1);
     }
   });
 });
