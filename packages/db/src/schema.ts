@@ -129,6 +129,8 @@ export interface MessagesTable {
   createdAt: string;
   completedAt: string | null;
   durationMs: number | null;
+  /** While `pending`: until when the sending instance holds it (renewed as it runs); past it, a sweep settles it. */
+  leaseExpiresAt: string | null;
 }
 
 export interface IdempotencyKeysTable {
@@ -139,6 +141,9 @@ export interface IdempotencyKeysTable {
   /** JSON text of the first response body. */
   response: string | null;
   createdAt: string;
+  /** While `in_flight`: the attempt holding the key, and until when (renewed as it runs); past it, a retry takes over. */
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
 }
 
 export interface DB {

@@ -4,6 +4,7 @@ import { newId } from "@reachbell/db";
 import type { Deps } from "../context";
 import type { DeliveryPolicy } from "@reachbell/contract";
 import { inQuietHours } from "./delivery-policy";
+import { keepLease, leaseMs, leaseUntil } from "./lease";
 
 export type SendReason = "subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error";
 
@@ -44,6 +45,10 @@ type Subscriber = Pick<SubscribersTable, "id" | "endpoint" | "p256dh" | "auth" |
  * concurrent sends cannot exceed the cap. The message row is written before any network call and
  * completed after it, so nothing accepted is lost. Sandbox projects build the encrypted request
  * but never send it.
+ *
+ * A pending row holds a lease (renewed while the push runs): only an unexpired pending row holds a
+ * cap slot, so what a crashed instance left pending never blocks sends, and settleInterrupted()
+ * gives it its final outcome once the lease has passed.
  */
 export async function deliverToSubscriber(
   deps: Deps,
@@ -59,7 +64,7 @@ export async function deliverToSubscriber(
   const messageId = newId("msg");
   const payload = pushPayload(content, messageId);
   const mode = project.environment === "sandbox" ? "sandbox" : "live";
-  const base = { id: messageId, projectId: project.id, subscriberId: subscriber.id, kind, mode, payload, pushStatus: null, attempts: "[]", createdAt: now.toISOString() } as const;
+  const base = { id: messageId, projectId: project.id, subscriberId: subscriber.id, kind, mode, payload, pushStatus: null, attempts: "[]", createdAt: now.toISOString(), leaseExpiresAt: null } as const;
   const result = (delivered: boolean, reason: SendReason | null, deactivated = false): DeliveryOutcome => ({ subscriberId: subscriber.id, messageId, delivered, deactivated, reason });
   const skip = async (reason: SendReason) => {
     await db.insertInto("messages").values({ ...base, status: "skipped", reason, completedAt: now.toISOString(), durationMs: 0 }).execute();
@@ -76,20 +81,35 @@ export async function deliverToSubscriber(
         await trx.selectFrom("subscribers").select("id").where("id", "=", subscriber.id).forUpdate().execute();
       }
       const since = new Date(now.getTime() - cap.windowSeconds * 1000).toISOString();
+      const nowIso = now.toISOString();
+      // Rows from before leases existed (null lease) hold their slot for one lease from creation.
+      const legacyHeldSince = new Date(now.getTime() - leaseMs(deps)).toISOString();
       const row = await trx
         .selectFrom("messages")
         .select((eb) => eb.fn.countAll<number>().as("n"))
         .where("subscriberId", "=", subscriber.id)
-        .where("status", "in", ["pending", "delivered", "simulated"])
         .where("createdAt", ">", since)
+        .where((eb) =>
+          eb.or([
+            eb("status", "in", ["delivered", "simulated"]),
+            eb.and([
+              eb("status", "=", "pending"),
+              eb.or([eb("leaseExpiresAt", ">", nowIso), eb.and([eb("leaseExpiresAt", "is", null), eb("createdAt", ">", legacyHeldSince)])]),
+            ]),
+          ]),
+        )
         .executeTakeFirst();
       if (Number(row?.n ?? 0) >= cap.max) return false;
     }
-    await trx.insertInto("messages").values({ ...base, status: "pending", reason: null, completedAt: null, durationMs: null }).execute();
+    await trx.insertInto("messages").values({ ...base, status: "pending", reason: null, completedAt: null, durationMs: null, leaseExpiresAt: leaseUntil(deps) }).execute();
     return true;
   });
   if (!reserved) return skip("frequency_capped");
 
+  const stopRenewing = keepLease(deps, "pending message", async () => {
+    const r = await db.updateTable("messages").set({ leaseExpiresAt: leaseUntil(deps) }).where("id", "=", messageId).where("status", "=", "pending").executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  });
   const started = Date.now();
   let status: MessageStatus;
   let reason: SendReason | null = null;
@@ -118,11 +138,14 @@ export async function deliverToSubscriber(
     deps.logger.warn("push build failed", { messageId, error: e instanceof Error ? e.message : String(e) });
     status = "failed";
     reason = "provider_error";
+  } finally {
+    stopRenewing();
   }
   const completedAt = deps.clock().toISOString();
+  // Unconditional: even if this instance stalled past its lease and a sweep settled the row, the real outcome wins.
   await db
     .updateTable("messages")
-    .set({ status, reason, pushStatus, attempts: JSON.stringify(attempts.map(toAttempt)), completedAt, durationMs: Date.now() - started })
+    .set({ status, reason, pushStatus, attempts: JSON.stringify(attempts.map(toAttempt)), completedAt, durationMs: Date.now() - started, leaseExpiresAt: null })
     .where("id", "=", messageId)
     .execute();
   if (deactivated) {

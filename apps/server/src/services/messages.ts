@@ -2,6 +2,7 @@ import type { Scope } from "../auth/principal";
 import type { Deps } from "../context";
 import { DomainError } from "../errors";
 import { toMessage } from "../mappers";
+import { leaseMs } from "../push/lease";
 
 export async function get(deps: Deps, scope: Scope, id: string) {
   let q = deps.database.db
@@ -14,4 +15,35 @@ export async function get(deps: Deps, scope: Scope, id: string) {
   const row = await q.executeTakeFirst();
   if (!row) throw new DomainError("MESSAGE_NOT_FOUND");
   return toMessage(row);
+}
+
+/** What a settled message's attempts say: the push may or may not have reached the push service. */
+const INTERRUPTED_ATTEMPTS = (at: string) => JSON.stringify([{ at, status: null, error: "interrupted", durationMs: 0 }]);
+
+/**
+ * Settles what a crashed (or stalled) instance left in flight, once its lease has run out (never a
+ * live instance's work: that one keeps renewing its leases). A `pending` message becomes `failed`
+ * with reason `provider_error` and one attempt `{error: "interrupted"}`: whether the push reached the
+ * push service is unknown, and only delivered/simulated messages (and unexpired pending ones) count
+ * against the frequency cap. An `in_flight` Idempotency-Key is released, so a retry runs afresh
+ * (a retry would also take it over by itself). Safe to run from several instances at once.
+ */
+export async function settleInterrupted(deps: Pick<Deps, "database" | "clock" | "config">): Promise<{ messages: number; idempotencyKeys: number }> {
+  const db = deps.database.db;
+  const now = deps.clock();
+  const nowIso = now.toISOString();
+  // Rows written before leases existed have none: judged by creation time.
+  const legacyBefore = new Date(now.getTime() - leaseMs(deps)).toISOString();
+  const messages = await db
+    .updateTable("messages")
+    .set({ status: "failed", reason: "provider_error", attempts: INTERRUPTED_ATTEMPTS(nowIso), completedAt: nowIso, leaseExpiresAt: null })
+    .where("status", "=", "pending")
+    .where((eb) => eb.or([eb("leaseExpiresAt", "<=", nowIso), eb.and([eb("leaseExpiresAt", "is", null), eb("createdAt", "<=", legacyBefore)])]))
+    .executeTakeFirst();
+  const keys = await db
+    .deleteFrom("idempotencyKeys")
+    .where("state", "=", "in_flight")
+    .where((eb) => eb.or([eb("leaseExpiresAt", "<=", nowIso), eb.and([eb("leaseExpiresAt", "is", null), eb("createdAt", "<=", legacyBefore)])]))
+    .executeTakeFirst();
+  return { messages: Number(messages.numUpdatedRows), idempotencyKeys: Number(keys.numDeletedRows) };
 }

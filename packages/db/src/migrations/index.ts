@@ -3,6 +3,7 @@ import * as m0001 from "./0001_users_organizations";
 import * as m0002 from "./0002_projects_keys_subscribers_partners";
 import * as m0003 from "./0003_messages_idempotency";
 import * as m0004 from "./0004_partner_allowed_origins";
+import * as m0005 from "./0005_in_flight_leases";
 import type { Dialect } from "./util";
 
 export interface Migration {
@@ -16,4 +17,5 @@ export const migrations: Migration[] = [
   { name: "0002_projects_keys_subscribers_partners", up: m0002.up },
   { name: "0003_messages_idempotency", up: m0003.up },
   { name: "0004_partner_allowed_origins", up: m0004.up },
+  { name: "0005_in_flight_leases", up: m0005.up },
 ];
