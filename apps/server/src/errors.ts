@@ -1,6 +1,7 @@
 import { DOMAIN_ERRORS, type DomainErrorCode } from "@reachbell/contract";
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server/rpc";
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from "./db-outage";
 
 const STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
   400: "BAD_REQUEST",
@@ -13,6 +14,7 @@ const STATUS_TO_TRPC: Record<number, TRPC_ERROR_CODE_KEY> = {
   422: "UNPROCESSABLE_CONTENT",
   429: "TOO_MANY_REQUESTS",
   500: "INTERNAL_SERVER_ERROR",
+  503: "SERVICE_UNAVAILABLE",
 };
 
 /** A domain error from the table in the contract; `extra` fields are added to the envelope (e.g. `subscriber` on 409). */
@@ -62,7 +64,8 @@ const GENERIC_BY_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, { status: number; mes
 /**
  * The one place any error becomes a response: status, public message, extra fields, and whether
  * it is an internal fault (logged, message masked). Input validation (zod) becomes 422 with one
- * entry per failing field.
+ * entry per failing field. The database being unreachable (or not answering in time) is no fault of
+ * the request nor of the code: 503 with Retry-After, not logged per request (db-outage.ts logs the outage).
  */
 export function describeError(error: TRPCError): { status: number; message: string; extra: Record<string, unknown>; internal: boolean; headers: Record<string, string> } {
   if (error instanceof DomainError) return { status: error.status, message: error.message, extra: error.extra, internal: false, headers: error.headers };
@@ -78,6 +81,7 @@ export function describeError(error: TRPCError): { status: number; message: stri
   }
   const generic = GENERIC_BY_CODE[error.code];
   if (generic) return { ...generic, extra: {}, internal: false, headers: {} };
+  if (isDatabaseUnavailable(error.cause)) return { ...DOMAIN_ERRORS.SERVICE_UNAVAILABLE, extra: {}, internal: false, headers: { "retry-after": String(DATABASE_RETRY_AFTER_SECONDS) } };
   return { ...DOMAIN_ERRORS.INTERNAL, extra: {}, internal: true, headers: {} };
 }
 

@@ -1,4 +1,4 @@
-export { createDb, parseDatabaseUrl, type Database, type DbTarget } from "./create-db";
+export { createDb, parseDatabaseUrl, DEFAULT_DB_TIMEOUTS, QueryTimeoutError, type Database, type DbTarget, type DbTimeouts } from "./create-db";
 export { migrateToLatest } from "./migrate";
 export { migrations } from "./migrations";
 export type { Dialect } from "./migrations/util";

@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Socket, connect, createServer } from "node:net";
 import { type Kysely, sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { type DB, createDb, createTestDb, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, precompile, testDialects } from "../src";
+import { type DB, QueryTimeoutError, createDb, createTestDb, markSuiteRan, migrateToLatest, migrations, newId, newSequentialId, parseDatabaseUrl, precompile, testDialects } from "../src";
 
 describe("parseDatabaseUrl", () => {
   it("maps URLs to dialects", () => {
@@ -129,3 +130,113 @@ for (const d of testDialects()) {
     });
   });
 }
+
+/** A TCP forwarder on 127.0.0.1 whose existing connections can be frozen (data dropped both ways, nothing closed). */
+async function freezableProxy(target: URL) {
+  const links: { client: Socket; upstream: Socket; frozen: boolean }[] = [];
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    const link = { client, upstream, frozen: false };
+    links.push(link);
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      from.on("error", () => {});
+      from.on("data", (chunk) => {
+        if (!link.frozen) to.write(chunk);
+      });
+      from.on("close", () => to.destroy());
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const url = new URL(target);
+  url.hostname = "127.0.0.1";
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.toString(),
+    freezeExisting: () => links.forEach((l) => (l.frozen = true)),
+    close: () => {
+      for (const l of links) l.client.destroy();
+      server.close();
+    },
+  };
+}
+
+/** A server that accepts connections and never says a word (a partition after the TCP handshake). */
+async function silentServer() {
+  const sockets: Socket[] = [];
+  const server = createServer((s) => {
+    sockets.push(s);
+    s.on("error", () => {});
+    s.on("data", () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    url: `postgres://x@127.0.0.1:${(server.address() as { port: number }).port}/x`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe("PostgreSQL calls are bounded", () => {
+  it("a server that never answers: ping() is false and queries fail, both within their bounds", async () => {
+    const silent = await silentServer();
+    const database = createDb({ dialect: "postgres", url: silent.url }, { timeouts: { connectMs: 300, pingMs: 400, queryMs: 300 } });
+    try {
+      let started = Date.now();
+      expect(await database.ping()).toBe(false);
+      expect(Date.now() - started).toBeLessThan(2000);
+      started = Date.now();
+      await expect(sql`select 1`.execute(database.db)).rejects.toThrow(/timeout/i);
+      expect(Date.now() - started).toBeLessThan(2000);
+    } finally {
+      await database.destroy();
+      silent.close();
+    }
+  });
+
+  const url = process.env.TEST_DATABASE_URL;
+  (url ? describe : describe.skip)(`on PostgreSQL${url ? "" : " (skipped: TEST_DATABASE_URL is not set)"}`, () => {
+    it("a connection that goes silent mid-query is closed, not returned to the pool: the next query gets a new one", async () => {
+      markSuiteRan("postgres");
+      const proxy = await freezableProxy(new URL(url!));
+      const database = createDb({ dialect: "postgres", url: proxy.url }, { poolSize: 1, timeouts: { connectMs: 1000, queryMs: 300 } });
+      try {
+        await sql`select 1`.execute(database.db);
+        proxy.freezeExisting();
+        const started = Date.now();
+        await expect(sql`select 1`.execute(database.db)).rejects.toBeInstanceOf(QueryTimeoutError);
+        expect(Date.now() - started).toBeLessThan(3000);
+        // One pooled connection, and it is the frozen one unless the pool dropped it.
+        const { rows } = await sql<{ ok: number }>`select 1 as ok`.execute(database.db);
+        expect(rows).toEqual([{ ok: 1 }]);
+        expect(await database.ping()).toBe(true);
+      } finally {
+        await database.destroy();
+        proxy.close();
+      }
+    });
+
+    it("a statement past queryMs is cancelled by the server, unless its session holds an advisory lock (migrations)", async () => {
+      markSuiteRan("postgres");
+      const database = createDb({ dialect: "postgres", url: url! }, { poolSize: 2, timeouts: { queryMs: 300 } });
+      try {
+        await expect(sql`select pg_sleep(1)`.execute(database.db)).rejects.toMatchObject({ code: "57014" });
+        expect(await database.ping()).toBe(true);
+        await database.db.connection().execute(async (conn) => {
+          await sql`select pg_advisory_lock(74110598)`.execute(conn);
+          try {
+            await sql`select pg_sleep(1.5)`.execute(conn); // past queryMs + the client's grace
+          } finally {
+            await sql`select pg_advisory_unlock(74110598)`.execute(conn);
+          }
+        });
+        // That session is not handed to the next caller: the bound applies again.
+        await expect(sql`select pg_sleep(1)`.execute(database.db)).rejects.toMatchObject({ code: "57014" });
+        await expect(sql`select pg_sleep(1)`.execute(database.db)).rejects.toMatchObject({ code: "57014" });
+      } finally {
+        await database.destroy();
+      }
+    });
+  });
+});
