@@ -27,8 +27,18 @@ export class InvalidTokenError extends Error {
 }
 
 /**
- * Verifies an HS256 token: the algorithm is pinned (no `none`, no RS/ES confusion), `kid` must be
- * absent, the signature is checked before any claim is read, and `exp` is mandatory.
+ * Header parameters that name, carry or constrain a key, or add processing rules. The key is always
+ * the one the server chose, so a token carrying any of these is refused rather than the parameter
+ * ignored (RFC 7515 §4.1, RFC 8725 §3.10): `kid`, `jku`, `jwk`, `x5u`, `x5c`, `crit`.
+ */
+const REFUSED_HEADERS = ["kid", "jku", "jwk", "x5u", "x5c", "crit"] as const;
+
+/**
+ * Verifies an HS256 token: the algorithm is pinned (no `none`, no RS/ES confusion), the key-naming
+ * headers (REFUSED_HEADERS) must be absent, the signature is checked before any claim is read, and
+ * `exp` and `iat` are mandatory. An `iat` later than now (beyond the clock tolerance) is refused.
+ * With `maxLifetimeSeconds`, both `exp - iat` and `exp - now` must stay within it (the latter with
+ * the clock tolerance), so a future-dated token cannot stretch its validity past the cap.
  */
 export async function verifyHs256(token: string, key: HmacKey, opts: { maxLifetimeSeconds?: number; now?: number } = {}): Promise<JWTPayload> {
   let header;
@@ -38,7 +48,7 @@ export async function verifyHs256(token: string, key: HmacKey, opts: { maxLifeti
     throw new InvalidTokenError("malformed");
   }
   if (header.alg !== "HS256") throw new InvalidTokenError("algorithm");
-  if (header.kid !== undefined || header.crit !== undefined) throw new InvalidTokenError("header");
+  if (REFUSED_HEADERS.some((name) => Object.hasOwn(header, name))) throw new InvalidTokenError("header");
   try {
     const { payload } = await jwtVerify(token, key, {
       algorithms: ["HS256"],
@@ -46,7 +56,13 @@ export async function verifyHs256(token: string, key: HmacKey, opts: { maxLifeti
       requiredClaims: ["exp", "iat"],
       ...(opts.now !== undefined ? { currentDate: new Date(opts.now) } : {}),
     });
-    if (opts.maxLifetimeSeconds !== undefined && (payload.exp as number) - (payload.iat as number) > opts.maxLifetimeSeconds) {
+    // jose checked that both are numbers (requiredClaims) and that `exp` is not past; it does not
+    // look at an `iat` in the future.
+    const exp = payload.exp as number;
+    const iat = payload.iat as number;
+    const nowS = Math.floor((opts.now ?? Date.now()) / 1000);
+    if (iat > nowS + CLOCK_TOLERANCE_S) throw new InvalidTokenError("iat");
+    if (opts.maxLifetimeSeconds !== undefined && (exp - iat > opts.maxLifetimeSeconds || exp - nowS > opts.maxLifetimeSeconds + CLOCK_TOLERANCE_S)) {
       throw new InvalidTokenError("lifetime");
     }
     return payload;

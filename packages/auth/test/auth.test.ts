@@ -33,6 +33,19 @@ describe("HS256 tokens", () => {
     ];
     for (const t of cases) await expect(verifyHs256(t, key)).rejects.toBeInstanceOf(InvalidTokenError);
   });
+  it("refuses an iat in the future beyond the clock tolerance, and key-naming headers (jku, x5u, jwk, x5c; crit in the server suite, jose will not sign it)", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (claims: { iat: number; exp: number }, header: Record<string, unknown> = {}) =>
+      new SignJWT({ sub: "u", ...claims }).setProtectedHeader({ alg: "HS256", ...header } as { alg: string }).sign(secret);
+    expect((await verifyHs256(await sign({ iat: now + 20, exp: now + 600 }), key)).sub).toBe("u"); // skew within tolerance
+    for (const t of [await sign({ iat: now + 10 * 365 * 86400, exp: now + 10 * 365 * 86400 + 3600 }), await sign({ iat: now + 120, exp: now + 600 })]) {
+      await expect(verifyHs256(t, key, { maxLifetimeSeconds: 24 * 3600 })).rejects.toBeInstanceOf(InvalidTokenError);
+      await expect(verifyHs256(t, key)).rejects.toBeInstanceOf(InvalidTokenError);
+    }
+    for (const h of [{ jku: "https://a.example/jwks" }, { x5u: "https://a.example/c.pem" }, { jwk: { kty: "oct", k: "AA" } }, { x5c: ["MII"] }]) {
+      await expect(verifyHs256(await sign({ iat: now, exp: now + 600 }, h), key)).rejects.toBeInstanceOf(InvalidTokenError);
+    }
+  });
   it("enforces a maximum lifetime when asked", async () => {
     const t = await signHs256({ sub: "u" }, key, 48 * 3600);
     await expect(verifyHs256(t, key, { maxLifetimeSeconds: 24 * 3600 })).rejects.toBeInstanceOf(InvalidTokenError);

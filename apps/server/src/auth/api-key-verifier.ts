@@ -15,8 +15,8 @@ export interface ApiKeyIdentity {
  * Verifies `x-api-key` without a database round trip per request.
  *
  * Correctness of the cache: only valid keys are cached, for `ttlMs`. Revoking a key (or deleting its
- * project) publishes an invalidation on the bus, which applies it here at once and on every other
- * instance before its next request (Redis pub/sub when REDIS_URL is set); a lookup already in flight
+ * project or organization) publishes an invalidation on the bus, which applies it here at once and on
+ * every other instance before its next request (Redis pub/sub when REDIS_URL is set); a lookup already in flight
  * does not cache what it read (see InvalidatedCache). The TTL is only a backstop for a missed message. `lastUsedAt` is collected in memory and written in one batch every
  * `usageFlushMs` and at shutdown, so a busy key costs no write per request.
  */
@@ -38,6 +38,7 @@ export class ApiKeyVerifier {
       if (m.kind === "apiKey") cache.invalidate({ key: m.keyHash });
       if (m.kind === "all") cache.invalidate();
       if (m.kind === "project") cache.invalidate({ match: (identity) => identity.projectId === m.projectId });
+      if (m.kind === "organization") cache.invalidate({ match: (identity) => identity.orgId === m.orgId });
     });
     this.flushTimer = setInterval(() => void this.flushUsage().catch(() => {}), opts.usageFlushMs ?? 30_000);
     this.flushTimer.unref();
@@ -46,12 +47,14 @@ export class ApiKeyVerifier {
   /**
    * `recordUse: false` looks the key up without counting it as used (the rate limiter, which runs before a request is accepted).
    * `request` (the request's headers object) lets the limiter and the auth layer of one request hash the key once.
+   * `fresh: true` reads the database whatever the cache holds (a write that found its project gone asks
+   * whether the key itself still stands, before this instance has heard of the deletion).
    */
-  async verify(rawKey: string, opts: { recordUse?: boolean; request?: object } = {}): Promise<ApiKeyIdentity | null> {
+  async verify(rawKey: string, opts: { recordUse?: boolean; request?: object; fresh?: boolean } = {}): Promise<ApiKeyIdentity | null> {
     if (!looksLikeApiKey(rawKey)) return null;
     const keyHash = this.hashOf(rawKey, opts.request);
     const now = this.clock().getTime();
-    let identity = this.cache.get(keyHash, now)?.value;
+    let identity = opts.fresh ? undefined : this.cache.get(keyHash, now)?.value;
     if (!identity) {
       const generation = this.cache.generation;
       const row = await this.database.db
@@ -62,7 +65,10 @@ export class ApiKeyVerifier {
         .where("apiKeys.revokedAt", "is", null)
         .executeTakeFirst();
       // Only valid keys are cached; an unknown or revoked key is looked up again next time.
-      if (!row) return null;
+      if (!row) {
+        if (opts.fresh) this.cache.invalidate({ key: keyHash });
+        return null;
+      }
       identity = { keyId: row.keyId, keyHash, projectId: row.projectId, orgId: row.orgId, environment: row.environment };
       this.cache.set(keyHash, identity, now, generation);
     }
@@ -96,6 +102,11 @@ export class ApiKeyVerifier {
 
   async projectDeleted(projectId: string): Promise<void> {
     await this.bus.publish({ kind: "project", projectId });
+  }
+
+  /** Call after deleting an organization: every key of every one of its projects is forgotten, on every instance, in one message. */
+  async organizationDeleted(orgId: string): Promise<void> {
+    await this.bus.publish({ kind: "organization", orgId });
   }
 
   /** Writes the collected lastUsedAt values (one update per key used since the last flush). */

@@ -1,5 +1,5 @@
 import { InvalidTokenError, peekClaims } from "@reachbell/auth";
-import { type AuthRule, type ProtectedRule, type Role, isPublic, roleRank } from "@reachbell/contract";
+import { type AuthRule, type ProtectedRule, type Role, UNSTORABLE_TEXT_MESSAGE, isPublic, isStorableText, roleRank } from "@reachbell/contract";
 import type { Context } from "../context";
 import { DomainError } from "../errors";
 import { verifyPartnerToken } from "./partner-tokens";
@@ -22,37 +22,47 @@ function bearerToken(ctx: Context): string | undefined {
 
 type RawInput = () => Promise<unknown>;
 
+/** A field of the not-yet-validated input that the guard reads before the contract's schema runs. */
 async function rawInputField(getRawInput: RawInput, field: string): Promise<unknown> {
   const raw = await getRawInput();
   return raw && typeof raw === "object" ? (raw as Record<string, unknown>)[field] : undefined;
+}
+
+/** Before `value` (read ahead of the schema) goes into a query: the contract's text rule, 422 naming it. */
+function storableForQuery(value: string, field: string): string {
+  if (!isStorableText(value)) throw new DomainError("VALIDATION", { extra: { errors: [{ path: field, message: UNSTORABLE_TEXT_MESSAGE }] } });
+  return value;
 }
 
 /**
  * Establishes the principal for one call according to the procedure's access rule.
  * Order: credential validity (401) → whether this route takes that credential (403) → the
  * organization, tenant or project the call names (403/404) → role (403).
+ * `freshApiKey` looks an API key up in the database even when it is cached (see vanished-scope.ts).
  */
-export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: RawInput): Promise<AuthState> {
+export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: RawInput, opts: { freshApiKey?: boolean } = {}): Promise<AuthState> {
   if (isPublic(rule)) return { principal: { kind: "anonymous" } };
 
   const apiKey = header(ctx, "x-api-key");
   const token = bearerToken(ctx);
   // An API key is used when the route takes one, or when it is the only credential presented.
   if (apiKey !== undefined && (rule.accepts.includes("apiKey") || token === undefined)) {
-    const state = await authenticateApiKey(ctx, apiKey);
+    const state = await authenticateApiKey(ctx, apiKey, opts.freshApiKey === true);
     if (!rule.accepts.includes("apiKey")) throw new DomainError("FORBIDDEN");
     return checkProject(state, ctx, getRawInput);
   }
   if (!token) throw new DomainError("NOT_AUTHENTICATED");
 
   const partnerId = peekClaims(token)?.partnerId;
+  // Read before the signature is checked and used in a query: text no column can hold is no token of ours.
+  if (typeof partnerId === "string" && !isStorableText(partnerId)) throw new DomainError("INVALID_TOKEN");
   const state = typeof partnerId === "string" ? await authenticatePartnerToken(rule, ctx, token, partnerId) : await authenticateUserToken(rule, ctx, token, getRawInput);
   if (state.org && state.principal.kind !== "user") requireRole(state.org.role, rule.role);
   return checkProject(state, ctx, getRawInput);
 }
 
-async function authenticateApiKey(ctx: Context, apiKey: string): Promise<AuthState> {
-  const identity = await ctx.deps.apiKeys.verify(apiKey, { request: ctx.headers });
+async function authenticateApiKey(ctx: Context, apiKey: string, fresh: boolean): Promise<AuthState> {
+  const identity = await ctx.deps.apiKeys.verify(apiKey, { request: ctx.headers, ...(fresh ? { fresh, recordUse: false } : {}) });
   if (!identity) throw new DomainError("INVALID_API_KEY");
   return {
     principal: { kind: "apiKey", keyId: identity.keyId, projectId: identity.projectId, orgId: identity.orgId, environment: identity.environment },
@@ -81,6 +91,7 @@ async function authenticateUserToken(rule: ProtectedRule, ctx: Context, token: s
   if (rule.orgFrom === "input") {
     orgId = await rawInputField(getRawInput, "orgId");
     if (typeof orgId !== "string") throw new DomainError("VALIDATION", { extra: { errors: [{ path: "orgId", message: "Required" }] } });
+    storableForQuery(orgId, "orgId");
   } else {
     orgId = header(ctx, "x-org-id");
     if (!orgId) throw new DomainError("MISSING_ORG_HEADER");
@@ -111,6 +122,8 @@ async function authenticatePartnerToken(rule: ProtectedRule, ctx: Context, token
     if (!rule.accepts.includes("partnerTenant")) throw new DomainError("FORBIDDEN");
     const tenantRef = header(ctx, "reach-tenant-id");
     if (!tenantRef) throw new DomainError("MISSING_TENANT_HEADER");
+    // Percent-decoded (http/tenant-header.ts), so it may hold a NUL: it names no tenant.
+    if (!isStorableText(tenantRef)) throw new DomainError("TENANT_NOT_FOUND");
     const org = await db
       .selectFrom("organizations")
       .select("id")
@@ -148,6 +161,7 @@ async function checkProject(state: AuthState, ctx: Context, getRawInput: RawInpu
     return state;
   }
   if (state.org) {
+    storableForQuery(projectId, "projectId");
     const found = await ctx.deps.database.db
       .selectFrom("projects")
       .select("id")

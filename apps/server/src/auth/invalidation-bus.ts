@@ -7,6 +7,8 @@
 export type Invalidation =
   | { kind: "apiKey"; keyHash: string }
   | { kind: "project"; projectId: string }
+  /** The organization was deleted: everything cached under it (its projects' API keys) goes. */
+  | { kind: "organization"; orgId: string }
   | { kind: "partner"; partnerId: string }
   | { kind: "all" };
 

@@ -1,5 +1,5 @@
 import { InvalidTokenError, type JWTPayload, hmacKey, verifyHs256 } from "@reachbell/auth";
-import { ROLES, type Role } from "@reachbell/contract";
+import { ROLES, type Role, isStorableText } from "@reachbell/contract";
 import type { Deps } from "../context";
 
 export type PartnerClaims =
@@ -37,7 +37,7 @@ export async function verifyPartnerToken(deps: Deps, token: string, partnerId: s
     }
   }
   if (!payload || payload.partnerId !== partnerId) throw new InvalidTokenError("signature");
-  const str = (v: unknown) => typeof v === "string" && v.length > 0 && v.length <= 320;
+  const str = (v: unknown) => typeof v === "string" && v.length > 0 && v.length <= 320 && isStorableText(v);
   if (payload.type === "partner") {
     if ("tenantExternalId" in payload) throw new InvalidTokenError("claims");
     return { type: "partner", partnerId };

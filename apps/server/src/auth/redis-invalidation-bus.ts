@@ -3,7 +3,7 @@ import type { Logger } from "../logger";
 import type { RedisConnections } from "../redis";
 import type { Invalidation, InvalidationBus } from "./invalidation-bus";
 
-const KINDS = new Set(["apiKey", "project", "partner"]);
+const KINDS = new Set(["apiKey", "project", "organization", "partner"]);
 
 /**
  * Invalidations shared by every server process through Redis pub/sub on `<prefix>invalidate`.

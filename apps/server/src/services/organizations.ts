@@ -37,8 +37,13 @@ export async function rename(deps: Deps, org: { id: string; role: Role }, name: 
   return get(deps, org);
 }
 
-/** Deletes the organization; memberships (and later projects, keys, subscribers) go with it by cascade. */
+/**
+ * Deletes the organization; memberships, projects, their keys and subscribers go with it by cascade.
+ * Its API keys are then forgotten on every instance at once (one invalidation for the organization,
+ * as project deletion does for a project), so none keeps answering from a cache.
+ */
 export async function remove(deps: Deps, orgId: string) {
   await deps.database.db.deleteFrom("organizations").where("id", "=", orgId).execute();
+  await deps.apiKeys.organizationDeleted(orgId);
   return { id: orgId, deleted: true as const };
 }
