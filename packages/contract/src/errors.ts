@@ -5,6 +5,7 @@
 export const DOMAIN_ERRORS = {
   BAD_REQUEST: { status: 400, message: "Malformed request" },
   MALFORMED_JSON: { status: 400, message: "Malformed JSON body" },
+  MALFORMED_CURSOR: { status: 400, message: "Malformed cursor: pass the nextCursor of a previous page" },
   INVALID_TOKEN: { status: 401, message: "Invalid or expired token" },
   INVALID_API_KEY: { status: 401, message: "Invalid API key" },
   NOT_AUTHENTICATED: { status: 401, message: "Authentication required" },
@@ -37,6 +38,7 @@ export const DOMAIN_ERRORS = {
   VALIDATION: { status: 422, message: "Validation failed" },
   RATE_LIMITED: { status: 429, message: "Too many requests" },
   INTERNAL: { status: 500, message: "Internal server error" },
+  SERVICE_UNAVAILABLE: { status: 503, message: "Service unavailable, retry later" },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;

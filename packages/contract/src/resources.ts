@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { projectRateLimitsSchema, timestamp } from "./schemas";
+import { canonicalized, projectRateLimitsSchema, storable, text, timestamp } from "./schemas";
 
 // Projects, API keys and subscribers: the shapes and field rules shared by their procedures.
 // Only syntax is checked here (the contract stays free of node:crypto and the database); the server
@@ -21,14 +21,17 @@ export function isIanaTimeZone(tz: string): boolean {
   }
 }
 
-/** An IANA time zone name, stored in the runtime's canonical spelling (`europe/paris` → `Europe/Paris`). */
-export const timezoneSchema = z
-  .string()
-  .trim()
-  .max(64)
-  .refine(isIanaTimeZone, "Must be an IANA time zone name, e.g. Europe/Paris or UTC")
-  .transform((tz) => (knownZones?.has(tz) ? tz : new Intl.DateTimeFormat("en-US", { timeZone: tz }).resolvedOptions().timeZone))
-  .meta({ example: "Europe/Paris" });
+/** Column width of `projects.timezone` and `subscribers.timezone`. */
+export const MAX_TIMEZONE_LENGTH = 64;
+/** Column width of `subscribers.language` (BCP 47's recommended minimum buffer). */
+export const MAX_LANGUAGE_LENGTH = 35;
+
+/** An IANA time zone name, stored in the runtime's canonical spelling (`europe/paris` → `Europe/Paris`, `US/Eastern` → `America/New_York`). */
+export const timezoneSchema = canonicalized(
+  text().trim().max(MAX_TIMEZONE_LENGTH),
+  (tz) => (!isIanaTimeZone(tz) ? undefined : knownZones?.has(tz) ? tz : new Intl.DateTimeFormat("en-US", { timeZone: tz }).resolvedOptions().timeZone),
+  { maxLength: MAX_TIMEZONE_LENGTH, invalid: "Must be an IANA time zone name, e.g. Europe/Paris or UTC" },
+).meta({ example: "Europe/Paris" });
 
 // Subscribers of one site send few distinct languages; Intl canonicalisation is slow enough to memoise.
 const localeMemo = new Map<string, string | null>();
@@ -46,15 +49,12 @@ function canonicalLocale(tag: string): string | undefined {
   return canonical ?? undefined;
 }
 
-/** A BCP 47 language tag, stored canonically (`en-us` → `en-US`). */
-export const languageSchema = z
-  .string()
-  .trim()
-  .min(2)
-  .max(35)
-  .refine((v) => canonicalLocale(v) !== undefined, "Must be a BCP 47 language tag, e.g. en-US")
-  .transform((v) => canonicalLocale(v) ?? v)
-  .meta({ example: "en-US" });
+/** A BCP 47 language tag, stored canonically (`en-us` → `en-US`); the canonical form can be longer
+ *  (`sh` → `sr-Latn`, `…-u-ca-islamicc` → `…-u-ca-islamic-civil`), so its length is checked after. */
+export const languageSchema = canonicalized(text().trim().min(2).max(MAX_LANGUAGE_LENGTH), canonicalLocale, {
+  maxLength: MAX_LANGUAGE_LENGTH,
+  invalid: "Must be a BCP 47 language tag, e.g. en-US",
+}).meta({ example: "en-US" });
 
 // ---------------------------------------------------------------------------------------------
 // Projects
@@ -62,7 +62,7 @@ export const languageSchema = z
 export const ENVIRONMENTS = ["live", "sandbox"] as const;
 export const environmentSchema = z.enum(ENVIRONMENTS);
 
-const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Must be a 24-hour time HH:MM");
+const clockTime = text().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "Must be a 24-hour time HH:MM");
 
 export const quietHoursSchema = z
   .object({ start: clockTime.meta({ example: "22:00" }), end: clockTime.meta({ example: "08:00" }) })
@@ -132,12 +132,12 @@ export const subscriberStatusSchema = z.enum(SUBSCRIBER_STATUSES);
 export const MAX_TAGS_PER_SUBSCRIBER = 100;
 export const MAX_TAG_LENGTH = 64;
 
-/** base64url (padding tolerated) of exactly `bytes` bytes; decoded and checked further by the server. */
+/** base64url (padding tolerated) of exactly `bytes` bytes; decoded and checked further by the server.
+ *  The transform only strips padding, so the stored value is never longer than the checked one. */
 const base64urlOf = (bytes: number, what: string) => {
   const chars = Math.ceil((bytes * 8) / 6);
   const pad = (4 - (chars % 4)) % 4;
-  return z
-    .string()
+  return text()
     .trim()
     .regex(new RegExp(`^[A-Za-z0-9_-]{${chars}}(={${pad}})?$`), `Must be base64url of ${what}`)
     .transform((v) => v.replace(/=+$/, ""));
@@ -147,12 +147,11 @@ export const p256dhSchema = base64urlOf(65, "a 65-byte uncompressed P-256 point"
   description: "The subscription's P-256 public key (PushSubscription.getKey('p256dh')), base64url",
 });
 export const authSecretSchema = base64urlOf(16, "16 bytes").meta({ description: "The subscription's 16-byte auth secret, base64url" });
-export const endpointSchema = z
-  .url({ protocol: /^https?$/, error: "Must be an https URL" })
+export const endpointSchema = storable(z.url({ protocol: /^https?$/, error: "Must be an https URL" }))
   .max(2048)
   .meta({ description: "The push service URL from the PushSubscription (https)" });
-export const tagSchema = z.string().trim().min(1).max(MAX_TAG_LENGTH);
-export const externalIdSchema = z.string().trim().min(1).max(200).meta({ description: "Your user id for this subscriber" });
+export const tagSchema = text().trim().min(1).max(MAX_TAG_LENGTH);
+export const externalIdSchema = text().trim().min(1).max(200).meta({ description: "Your user id for this subscriber" });
 
 export const subscriberSchema = z.object({
   id: z.string(),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineProcedure } from "../define";
-import { emailSchema, loginResponseSchema, nameSchema, passwordSchema, userSchema } from "../schemas";
+import { emailSchema, loginResponseSchema, nameSchema, passwordSchema, text, userSchema } from "../schemas";
 
 export const register = defineProcedure({
   operationId: "auth.register",
@@ -22,7 +22,7 @@ export const login = defineProcedure({
   auth: { public: true },
   rateLimit: "auth",
   // The login password is not length-checked: a short guess must get the same 401 as a wrong one.
-  input: z.object({ email: z.string().max(254), password: z.string().max(1024) }),
+  input: z.object({ email: text().max(254), password: text().max(1024) }),
   output: loginResponseSchema,
 });
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineProcedure } from "../define";
-import { nameSchema, organizationSchema, page, paginationInput } from "../schemas";
+import { nameSchema, organizationSchema, page, paginationInput, text } from "../schemas";
 
 /** A tenant as its partner sees it: the organization, with its partner and external id always set. */
 export const tenantSchema = organizationSchema.extend({ partnerId: z.string(), externalId: z.string() });
@@ -9,16 +9,14 @@ export const tenantSchema = organizationSchema.extend({ partnerId: z.string(), e
  * A partner's own identifier for a tenant. It addresses the tenant in paths and in the
  * `reach-tenant-id` header, so it is limited to printable characters without `/`.
  */
-export const tenantExternalIdSchema = z
-  .string()
+export const tenantExternalIdSchema = text()
   .trim()
   .min(1)
   .max(200)
   .regex(/^[^/\s?#%]+$/, "externalId may not contain spaces, /, ?, # or %")
   .meta({ description: "The partner's own identifier for the tenant (unique per partner)", example: "acme-42" });
 
-const idOrExternalId = z
-  .string()
+const idOrExternalId = text()
   .min(1)
   .max(200)
   .meta({ description: "The tenant's organization id (org_…) or its externalId", example: "acme-42" });
@@ -40,7 +38,7 @@ export const list = defineProcedure({
   tags: ["partner"],
   rest: { method: "GET", path: "/partner/tenants" },
   auth: { accepts: ["partner"] },
-  input: z.object({ ...paginationInput, search: z.string().trim().max(200).optional() }),
+  input: z.object({ ...paginationInput, search: text().trim().max(200).optional() }),
   output: page(tenantSchema),
 });
 

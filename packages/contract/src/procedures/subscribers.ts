@@ -12,7 +12,7 @@ import {
   tagSchema,
   timezoneSchema,
 } from "../resources";
-import { idOf, page, paginationInput } from "../schemas";
+import { idOf, page, paginationInput, text } from "../schemas";
 
 // Subscribers: registered and labelled with a project API key (the browser SDK or your backend);
 // read and unsubscribed by the API key or by the organization's dashboard principals.
@@ -20,7 +20,7 @@ import { idOf, page, paginationInput } from "../schemas";
 
 const projectId = idOf("proj_");
 const subscriberId = idOf("sub_");
-const tokenSchema = z.string().trim().min(1).max(64).meta({ description: "The subscriber's token (tok_…)" });
+const tokenSchema = text().trim().min(1).max(64).meta({ description: "The subscriber's token (tok_…)" });
 
 export const register = defineProcedure({
   operationId: "subscribers.register",
@@ -35,7 +35,7 @@ export const register = defineProcedure({
     endpoint: endpointSchema,
     p256dh: p256dhSchema,
     auth: authSecretSchema,
-    userAgent: z.string().max(1024).optional().meta({ description: "navigator.userAgent: browser, OS and device type are derived from it" }),
+    userAgent: text().max(1024).optional().meta({ description: "navigator.userAgent: browser, OS and device type are derived from it" }),
     timezone: timezoneSchema.optional(),
     language: languageSchema.optional(),
   }),

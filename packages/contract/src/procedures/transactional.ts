@@ -1,24 +1,24 @@
 import { z } from "zod";
 import { defineProcedure } from "../define";
-import { idOf, timestamp } from "../schemas";
+import { idOf, storable, text, timestamp } from "../schemas";
 
 export const SEND_REASONS = ["subscriber_not_found", "subscriber_unsubscribed", "frequency_capped", "quiet_hours", "provider_error"] as const;
 
-const httpsUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const httpsUrl = storable(z.url({ protocol: /^https?$/ })).max(2048);
 
 export const sendInput = z
   .object({
-    externalId: z.string().trim().min(1).max(200).optional(),
-    token: z.string().min(1).max(64).optional(),
-    title: z.string().min(1).max(1000),
-    body: z.string().max(4096),
+    externalId: text().trim().min(1).max(200).optional(),
+    token: text().min(1).max(64).optional(),
+    title: text().min(1).max(1000),
+    body: text().max(4096),
     url: httpsUrl.optional(),
     iconUrl: httpsUrl.optional(),
     imageUrl: httpsUrl.optional(),
     badge: httpsUrl.optional(),
     ttl: z.number().int().min(0).max(2_419_200).optional().meta({ description: "Seconds the push service may keep the message (default 86400)" }),
     urgency: z.enum(["very-low", "low", "normal", "high"]).optional(),
-    topic: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, "1-32 characters of the base64url alphabet").optional(),
+    topic: text().regex(/^[A-Za-z0-9_-]{1,32}$/, "1-32 characters of the base64url alphabet").optional(),
   })
   .refine((v) => (v.externalId === undefined) !== (v.token === undefined), {
     message: "Give exactly one of externalId or token",
