@@ -15,15 +15,20 @@ import { type InvalidationBus, LocalInvalidationBus } from "./auth/invalidation-
 import { RedisInvalidationBus } from "./auth/redis-invalidation-bus";
 import { createRateLimiter } from "./rate-limit";
 import { RedisConnections } from "./redis";
+import { DATABASE_RETRY_AFTER_SECONDS, DatabaseOutage } from "./db-outage";
 import { createPushSender } from "@reachbell/push";
 import { VapidSigners } from "./push/vapid-signers";
 import { docsRouter } from "./http/docs";
 import { removeApiPrefix } from "./http/api-prefix";
+import { MAX_TRPC_BATCH_SIZE, pathRefusal, sendPathRefusal } from "./http/path-guard";
+import { contextHeaders } from "./http/tenant-header";
+import { decodingPathParams } from "./http/rest-path-params";
 import { PartnerOrigins, corsMiddleware } from "./http/cors";
 import { recordError, recordRestError, sendEnvelope } from "./http/envelope";
 import { buildOpenApiDocument } from "./http/openapi";
 import { clientIp } from "./http/client-ip";
 import { newRequestId } from "./http/request-id";
+import { answerClientError } from "./http/client-error";
 import { type Logger, createLogger } from "./logger";
 import { appRouter } from "./routers";
 
@@ -55,7 +60,9 @@ export function createApp(opts: CreateAppOptions): App {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? (() => new Date());
   // REDIS_URL: shared rate-limit counters and invalidations between instances (never required to answer).
-  const redis = config.redisUrl ? new RedisConnections(config.redisUrl, config.redisKeyPrefix, logger) : undefined;
+  const redis = config.redisUrl ? new RedisConnections(config.redisUrl, config.redisKeyPrefix, logger, { commandTimeoutMs: config.redisCommandTimeoutMs }) : undefined;
+  // The database being unreachable: 503 + Retry-After per request (errors.ts), logged once per outage here.
+  const outage = new DatabaseOutage(database, logger);
   const bus = opts.bus ?? (redis ? new RedisInvalidationBus(redis, logger) : new LocalInvalidationBus());
   const secrets = new SecretBox(config.encryptionKey);
   const deps: Deps = {
@@ -91,7 +98,7 @@ export function createApp(opts: CreateAppOptions): App {
   const createContext = ({ req }: { req: express.Request; res: express.Response }): Context => ({
     deps,
     requestId: req.requestId,
-    headers: req.headers,
+    headers: contextHeaders(req), // reach-tenant-id percent-decoded
     ip: clientIp(req) ?? "unknown",
     responseHeaders: {},
   });
@@ -105,9 +112,11 @@ export function createApp(opts: CreateAppOptions): App {
   // be one of theirs, so REST calls do not try each route first.
   const side = express.Router();
   side.get("/healthz", async (req, res) => {
+    // ping() is bounded (DB_HEALTH_TIMEOUT_MS on PostgreSQL): an unreachable database is a prompt 503.
     const database_ok = await database.ping().catch(() => false);
+    outage.record(database_ok);
     if (!database_ok) {
-      sendEnvelope(res, { statusCode: 503, message: "Database unreachable", requestId: req.requestId });
+      sendEnvelope(res, { statusCode: 503, message: "Database unreachable", requestId: req.requestId }, { "retry-after": String(DATABASE_RETRY_AFTER_SECONDS) });
       return;
     }
     res.json({ status: "ok", database: "ok" });
@@ -127,8 +136,13 @@ export function createApp(opts: CreateAppOptions): App {
       router: appRouter,
       createContext,
       responseMeta: ({ ctx }) => ({ headers: ctx?.responseHeaders ?? {} }),
-      onError: ({ error, req, path }) => recordError(logger, req, error, path),
+      onError: ({ error, req, path }) => {
+        outage.observe(error);
+        recordError(logger, req, error, path);
+      },
       maxBodySize: config.bodyLimitBytes,
+      // Also refused earlier, before counting (http/path-guard.ts); this is the adapter's own bound.
+      maxBatchSize: MAX_TRPC_BATCH_SIZE,
     }),
   );
   // A superset of the side routes' paths (Express matches them case-insensitively; an absolute-form
@@ -138,10 +152,14 @@ export function createApp(opts: CreateAppOptions): App {
   // REST for integrators. express.json runs first so `application/json; charset=utf-8` bodies are read.
   const json = express.json({ limit: config.bodyLimitBytes, type: ["application/json", "application/*+json"] });
   const rest = createOpenApiExpressMiddleware({
-    router: appRouter,
+    // Path parameters percent-decoded, after routing (trpc-to-openapi passes them encoded).
+    router: decodingPathParams(appRouter),
     createContext,
     responseMeta,
-    onError: ({ error, req, path }: { error: TRPCError; req: express.Request; path?: string }) => recordRestError(logger, req, error, path),
+    onError: ({ error, req, path }: { error: TRPCError; req: express.Request; path?: string }) => {
+      outage.observe(error);
+      recordRestError(logger, req, error, path);
+    },
     maxBodySize: config.bodyLimitBytes,
   });
   const restChain = (req: express.Request, res: express.Response, next: express.NextFunction) => {
@@ -154,6 +172,12 @@ export function createApp(opts: CreateAppOptions): App {
     }
     json(req, res, (err?: unknown) => {
       if (err) return next(err);
+      // Strict mode already refuses `null`, `"x"` and `5`; an array passes it, and trpc-to-openapi
+      // would read `[]` as `{}`. Every REST body is an object: refuse it as the others are.
+      if (Array.isArray(req.body)) {
+        sendEnvelope(res, { statusCode: DOMAIN_ERRORS.MALFORMED_JSON.status, message: DOMAIN_ERRORS.MALFORMED_JSON.message, requestId: req.requestId });
+        return;
+      }
       rest(req, res).catch(next);
     });
   };
@@ -169,6 +193,9 @@ export function createApp(opts: CreateAppOptions): App {
   // limiter, then the routes. One Express layer rather than six: each layer costs a dispatch, and
   // this runs on every call.
   app.use((req, res, next) => {
+    // Dot segments, backslashes, extra tRPC segments, oversized batches: decided on the target as
+    // sent, before the /api alias is removed (that parses it), and answered before anything routes it.
+    const refusal = pathRefusal(req.url);
     removeApiPrefix(req);
     req.requestId = newRequestId();
     res.setHeader("x-request-id", req.requestId);
@@ -176,13 +203,22 @@ export function createApp(opts: CreateAppOptions): App {
     cors(req, res, (err?: unknown) => {
       if (err) return next(err);
       if (accessLog) logRequest(req, res);
-      if (!limiter) return route(req, res, next);
-      limiter(req, res, () => route(req, res, next)).catch(next);
+      // A refused path is still counted, in the group of what it would have reached (so spellings of
+      // /auth/login count as logins); an oversized tRPC batch is refused before: it is not charged.
+      const proceed = refusal ? () => sendPathRefusal(res, refusal, req.requestId) : () => route(req, res, next);
+      if (!limiter || refusal === "trpc-batch-too-large") return proceed();
+      limiter(req, res, proceed).catch(next);
     });
   });
 
   // Errors raised before tRPC (malformed JSON, body too large, static files) get the envelope too.
   const onExpressError: ErrorRequestHandler = (err, req, res, _next) => {
+    // E.g. a database lookup of a middleware (CORS partner origins) while the database is unreachable.
+    if (outage.observe(err)) {
+      const { status: statusCode, message } = DOMAIN_ERRORS.SERVICE_UNAVAILABLE;
+      sendEnvelope(res, { statusCode, message, requestId: req.requestId }, { "retry-after": String(DATABASE_RETRY_AFTER_SECONDS) });
+      return;
+    }
     const type = (err as { type?: string }).type;
     const status = (err as { status?: number }).status ?? 500;
     const def =
@@ -206,6 +242,7 @@ export function createApp(opts: CreateAppOptions): App {
     express: app,
     deps,
     async close() {
+      outage.close();
       await deps.apiKeys.close();
       deps.push.sender.close();
       await bus.close();
@@ -214,12 +251,15 @@ export function createApp(opts: CreateAppOptions): App {
     async listen(port = config.port, host = config.host) {
       if (redis && !(await redis.waitReady(3000))) logger.warn("redis is not reachable yet: starting with per-process rate limits until it is");
       return new Promise((resolve, reject) => {
-        const server = app.listen(port, host, () => {
+        // Express 5 calls this with the listen error (a busy port) as well: "error" below answers that.
+        const server = app.listen(port, host, (err?: Error) => {
+          if (err) return;
           const addr = server.address() as AddressInfo;
           const h = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
           resolve({ server, url: `http://${h === "0.0.0.0" ? "127.0.0.1" : h}:${addr.port}` });
         });
         server.on("error", reject);
+        server.on("clientError", answerClientError);
       });
     },
   };

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseDuration, parseEncryptionKey } from "@reachbell/auth";
+import { DEFAULT_DB_TIMEOUTS } from "@reachbell/db";
 import { z } from "zod";
 import { parseOriginList } from "./http/origins";
 
@@ -30,7 +31,33 @@ export interface Config {
   partnerTokenMaxLifetimeSeconds: number;
   /** Browser origins allowed to call the API (CORS), for every route; empty = none. Partners can add their own. */
   corsOrigins: string[];
+  /**
+   * How long an in-flight send holds its Idempotency-Key and its frequency-cap slot without renewal
+   * (renewed every third of it while it runs). After a crash, a retry takes the key over and a sweep
+   * settles the pending messages once it has passed.
+   */
+  inFlightLeaseSeconds: number;
+  /**
+   * PostgreSQL only: bounds on database calls, in ms (see DbTimeouts in @reachbell/db). A database
+   * that stops answering costs a request at most about connectMs + queryMs, then it is answered 503.
+   */
+  databaseTimeouts: DatabaseTimeouts;
+  /** Longest wait for a Redis answer (ms); past it Redis counts as unreachable until it reconnects. */
+  redisCommandTimeoutMs: number;
 }
+
+export interface DatabaseTimeouts {
+  /** Opening a connection, and waiting for a free pooled one. */
+  connectMs: number;
+  /** One statement (the server cancels it); the client gives up on a silent connection a second later. */
+  queryMs: number;
+  /** The database check of /healthz. */
+  pingMs: number;
+}
+
+const { connectMs, queryMs, pingMs } = DEFAULT_DB_TIMEOUTS;
+export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = { connectMs, queryMs, pingMs };
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 500;
 
 export interface RateLimits {
   default: number;
@@ -42,6 +69,8 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = { default: 600, ingest: 120, auth: 10 };
 
 const perMinute = (fallback: number) => z.coerce.number().int().min(1).max(1_000_000).default(fallback);
+
+const millis = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const bool = z.enum(["true", "false", "1", "0", ""]).transform((v) => v === "true" || v === "1");
 
@@ -65,6 +94,11 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_000_000).default(100_000),
   PARTNER_TOKEN_MAX_LIFETIME: z.string().default("24h"),
   CORS_ORIGINS: z.string().default(""),
+  IN_FLIGHT_LEASE: z.string().default("30s"),
+  DB_CONNECT_TIMEOUT_MS: millis(100, 600_000, DEFAULT_DATABASE_TIMEOUTS.connectMs),
+  DB_QUERY_TIMEOUT_MS: millis(100, 3_600_000, DEFAULT_DATABASE_TIMEOUTS.queryMs),
+  DB_HEALTH_TIMEOUT_MS: millis(100, 60_000, DEFAULT_DATABASE_TIMEOUTS.pingMs),
+  REDIS_COMMAND_TIMEOUT_MS: millis(20, 60_000, DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
 });
 
 export class ConfigError extends Error {
@@ -111,6 +145,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     partnerTokenMaxLifetimeSeconds = parseDuration(e.PARTNER_TOKEN_MAX_LIFETIME);
   } catch (err) {
     problems.push(`PARTNER_TOKEN_MAX_LIFETIME: ${(err as Error).message}`);
+  }
+
+  let inFlightLeaseSeconds = 0;
+  try {
+    inFlightLeaseSeconds = parseDuration(e.IN_FLIGHT_LEASE);
+    if (inFlightLeaseSeconds > 3600) problems.push("IN_FLIGHT_LEASE: at most 1h");
+  } catch (err) {
+    problems.push(`IN_FLIGHT_LEASE: ${(err as Error).message}`);
   }
 
   let corsOrigins: string[] = [];
@@ -176,6 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       partnerTokenMaxLifetimeSeconds,
       corsOrigins,
+      inFlightLeaseSeconds,
+      databaseTimeouts: { connectMs: e.DB_CONNECT_TIMEOUT_MS, queryMs: e.DB_QUERY_TIMEOUT_MS, pingMs: e.DB_HEALTH_TIMEOUT_MS },
+      redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     },
   };
 }
@@ -217,6 +262,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     bodyLimitBytes: 100_000,
     partnerTokenMaxLifetimeSeconds: 24 * 3600,
     corsOrigins: [],
+    inFlightLeaseSeconds: 30,
+    databaseTimeouts: { ...DEFAULT_DATABASE_TIMEOUTS },
+    redisCommandTimeoutMs: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     ...overrides,
   };
 }

@@ -2,6 +2,7 @@ import { createDb, migrateToLatest } from "@reachbell/db";
 import { createApp } from "./app";
 import { ConfigError, loadConfig } from "./env";
 import { createLogger } from "./logger";
+import { settleInterrupted } from "./services/messages";
 
 async function main(): Promise<void> {
   let loaded;
@@ -18,14 +19,31 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   for (const w of warnings) logger.warn(`WARNING: ${w}`);
 
-  const database = createDb(config.databaseUrl);
+  const database = createDb(config.databaseUrl, { timeouts: config.databaseTimeouts });
   const applied = await migrateToLatest(database.db, database.dialect);
   logger.info("database ready", { database: database.description, migrationsApplied: applied });
   // Never the Redis URL itself: it may carry a password.
   logger.info("rate limits", { perMinute: config.rateLimits, counters: config.redisUrl ? "redis" : "memory", trustProxy: config.trustProxy });
 
   const app = createApp({ database, config, logger });
-  const { server, url } = await app.listen();
+  // Before serving: settle what a crash left in flight (pending messages, in_flight Idempotency-Keys)
+  // whose lease has run out. Another instance's live work keeps renewing its leases and is left alone;
+  // leftovers whose lease is still running are settled by the sweep below once it has passed.
+  const settled = await settleInterrupted(app.deps);
+  logger.info("settled interrupted sends", { ...settled, leaseSeconds: config.inFlightLeaseSeconds });
+  const sweep = setInterval(() => {
+    settleInterrupted(app.deps)
+      .then((s) => {
+        if (s.messages > 0 || s.idempotencyKeys > 0) logger.info("settled interrupted sends", s);
+      })
+      .catch((e: unknown) => logger.warn("settling interrupted sends failed", { error: e instanceof Error ? e.message : String(e) }));
+  }, config.inFlightLeaseSeconds * 1000);
+  sweep.unref();
+  const { server, url } = await app.listen().catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== "EADDRINUSE") throw e;
+    process.stderr.write(`port ${config.port} is in use: stop what listens there or set PORT\n`);
+    process.exit(1);
+  });
   logger.info("listening", { url, port: config.port });
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0.
@@ -33,6 +51,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    clearInterval(sweep);
     logger.info("shutting down", { signal });
     const force = setTimeout(() => {
       logger.warn("in-flight requests did not finish in 10s; closing anyway");

@@ -3,7 +3,9 @@ import { initTRPC } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import { authenticate } from "./auth/authenticate";
 import type { AuthState } from "./auth/principal";
+import { vanishedReferenceError } from "./auth/vanished-scope";
 import type { Context } from "./context";
+import { isForeignKeyViolation } from "./db-errors";
 import { describeError } from "./errors";
 
 /** tRPC meta: the OpenAPI block trpc-to-openapi reads, plus the contract entry it came from. */
@@ -16,6 +18,8 @@ const t = initTRPC
     // tRPC's own error shape, carrying the same message and requestId as the REST envelope.
     errorFormatter({ shape, error, ctx }) {
       const d = describeError(error);
+      // Headers of the error (Retry-After of a 503) reach the response through responseMeta (app.ts).
+      if (ctx) for (const [k, v] of Object.entries(d.headers)) ctx.responseHeaders[k] = v;
       return {
         message: d.message,
         code: shape.code,
@@ -46,7 +50,10 @@ const enforceAuth = t.middleware(async ({ meta, ctx, getRawInput, next }) => {
   const auth = await authenticate(def.meta.auth, ctx, rawInput);
   // One middleware for both jobs: every tRPC middleware level costs several object copies per call.
   // next()'s types offer `ctx` or `getRawInput`; its runtime (11.x callRecursive) applies both.
-  return next({ ctx: { auth }, getRawInput: rawInput } as { ctx: { auth: AuthState } });
+  const result = await next({ ctx: { auth }, getRawInput: rawInput } as { ctx: { auth: AuthState } });
+  // A write whose project or organization was deleted under it: the 401/404 of the next request, not a 500.
+  if (!result.ok && isForeignKeyViolation(result.error.cause)) throw await vanishedReferenceError(def.meta.auth, ctx, rawInput, result.error.cause);
+  return result;
 });
 
 const base = t.procedure.use(enforceAuth);

@@ -128,15 +128,17 @@ describe("OpenAPI document", () => {
     }
   });
 
-  it("every response documents the request id and RateLimit-* headers, and 429 its Retry-After", () => {
+  it("every response documents the request id and RateLimit-* headers, and 429 and 503 their Retry-After", () => {
     const headers = doc.components.headers;
     for (const h of ["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"]) expect(headers[h], h).toBeDefined();
     for (const [name, def] of contractEntries()) {
       const op = operationOf(doc, def.meta.rest.method, def.meta.rest.path);
       expect(op.responses["429"], name).toBeDefined();
+      expect(op.responses["503"], name).toBeDefined();
+      expect(op.responses["400"], name).toBeDefined();
       for (const [status, res] of Object.entries<any>(op.responses)) {
         const names = Object.keys(res.headers ?? {}).sort();
-        const expected = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "X-Request-Id", ...(status === "429" ? ["Retry-After"] : [])].sort();
+        const expected = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "X-Request-Id", ...(status === "429" || status === "503" ? ["Retry-After"] : [])].sort();
         expect(names, `${name} ${status}`).toEqual(expected);
         for (const h of names) expect(headers[res.headers[h].$ref.replace("#/components/headers/", "")], `${name} ${status} ${h}`).toBeDefined();
       }

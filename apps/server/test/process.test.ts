@@ -131,6 +131,21 @@ describe("the server process", () => {
     expect(existsSync(join(cwd, "data"))).toBe(false);
   }, 60_000);
 
+  it("a busy port: says which port is in use and exits 1 (no TypeError from the listen callback)", async () => {
+    const cwd = tempDir();
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const run = start({ ...SECRETS, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: join(cwd, "busy.db") }, cwd);
+      expect(await run.exited).toBe(1);
+      expect(run.stderr()).toContain(`port ${port} is in use`);
+      expect(run.stderr()).not.toMatch(/TypeError|family/);
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
   it("serves, logs JSON lines with requestIds and never a password or token, and stops cleanly on SIGTERM", async () => {
     const cwd = tempDir();
     const dbFile = join(cwd, "reachbell.db");

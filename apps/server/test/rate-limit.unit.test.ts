@@ -68,7 +68,16 @@ describe("GroupResolver", () => {
     expect(groups.resolve("POST", "/trpc/subscribers.register%2Cauth.me?batch=1")).toMatchObject({ group: "ingest", cost: 2 });
     expect(groups.resolve("POST", "/TRPC/auth.login").group).toBe("auth");
     expect(groups.resolve("POST", "/trpc/subscribers.unknown").group).toBe("ingest");
-    expect(groups.resolve("POST", `/trpc/${Array(500).fill("auth.me").join(",")}?batch=1`).cost).toBe(100);
+    // Every call counts (batches over 100 calls are refused before the limiter, in http/path-guard.ts).
+    expect(groups.resolve("POST", `/trpc/${Array(500).fill("auth.me").join(",")}?batch=1`).cost).toBe(500);
+  });
+  it("reads the procedure part as tRPC's adapter does: the last path segment, split on commas for a batch only", () => {
+    expect(groups.resolve("POST", "/trpc/x/auth.login")).toMatchObject({ group: "auth", cost: 1, procedures: ["auth.login"] });
+    expect(groups.resolve("POST", "/trpc/auth.me/y/auth.register")).toMatchObject({ group: "auth", procedures: ["auth.register"] });
+    expect(groups.resolve("POST", "/trpc/a/b/subscribers.register")).toMatchObject({ group: "ingest", procedures: ["subscribers.register"] });
+    expect(groups.resolve("POST", "/trpc/x/auth.me,subscribers.register?batch=1")).toMatchObject({ group: "ingest", cost: 2 });
+    // Without ?batch=1 tRPC looks up one procedure, named with the comma.
+    expect(groups.resolve("POST", "/trpc/auth.me,auth.me")).toMatchObject({ cost: 1, procedures: ["auth.me,auth.me"] });
   });
 });
 

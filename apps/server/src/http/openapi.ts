@@ -49,6 +49,7 @@ const ERROR_STATUSES: Record<string, string> = {
   "422": "Invalid fields",
   "429": "Rate limited",
   "500": "Internal fault",
+  "503": "Database unavailable: retry after Retry-After seconds",
 };
 
 const ERROR_ENVELOPE = {
@@ -78,8 +79,10 @@ const headerRefs = (names: (keyof typeof RESPONSE_HEADERS)[]) => Object.fromEntr
 const COMMON_HEADERS = headerRefs(["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]);
 
 function errorStatusesFor(def: ProcedureDef, method: string): string[] {
-  const s = ["422", "429", "500"];
-  if (method !== "get" && method !== "delete") s.push("400", "413", "415");
+  // 400 on every operation: a malformed path (dot segments, bad percent-encoding) or cursor; 503 while
+  // the database is unreachable.
+  const s = ["400", "422", "429", "500", "503"];
+  if (method !== "get" && method !== "delete") s.push("413", "415");
   if (!isPublic(def.meta.auth)) s.push("401", "403");
   if (def.meta.rest.path.includes("{") || !isPublic(def.meta.auth)) s.push("404");
   if (def.meta.successStatus === 201 || def.meta.operationId === "members.update" || def.meta.operationId === "members.remove" || def.meta.operationId === "partnerTenants.update") s.push("409");
@@ -122,7 +125,7 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
       for (const status of errorStatusesFor(def, method)) {
         responses[status] = {
           description: ERROR_STATUSES[status],
-          headers: status === "429" ? { ...COMMON_HEADERS, ...headerRefs(["Retry-After"]) } : COMMON_HEADERS,
+          headers: status === "429" || status === "503" ? { ...COMMON_HEADERS, ...headerRefs(["Retry-After"]) } : COMMON_HEADERS,
           content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
         };
       }

@@ -21,9 +21,6 @@ const rest = (group: RateLimitGroup, exempt = false): GroupMatch => ({ group, co
 const STRICTNESS: Record<RateLimitGroup, number> = { auth: 0, ingest: 1, default: 2 };
 const stricter = (a: RateLimitGroup, b: RateLimitGroup): RateLimitGroup => (STRICTNESS[a] <= STRICTNESS[b] ? a : b);
 
-/** Most requests one tRPC batch may count as; longer lists are counted as this many. */
-const MAX_BATCH_COST = 100;
-
 interface TemplateRoute {
   segments: (string | null)[]; // null = a `{param}` segment
   group: RateLimitGroup;
@@ -35,7 +32,8 @@ interface TemplateRoute {
  *   ones segment by segment). A path matched by several routes takes the strictest group.
  * - /healthz, /openapi.json and /docs are exempt.
  * - tRPC (`/trpc/<path>[,<path>…]`): the procedures' groups; a batch takes the strictest, and costs
- *   one request per call.
+ *   one request per call, however many (batches over 100 calls are refused before counting, see
+ *   http/path-guard.ts). The procedure part is read as tRPC's adapter reads it: the last path segment.
  * - Anything else (unknown routes) falls back to the group its path implies: `/subscribers*` and
  *   `/transactional/*` are ingest, the rest default. So a 404 costs the same as a real call.
  */
@@ -112,16 +110,18 @@ export class GroupResolver {
   }
 
   private resolveTrpc(procPaths: string, batch: boolean): GroupMatch {
-    let decoded = procPaths;
+    // As tRPC's Express adapter: the procedure part is what follows the last `/` (so `/trpc/x/auth.login`
+    // is auth.login, whatever a path guard in front does), decoded, then split on commas for a batch only.
+    let decoded = procPaths.slice(procPaths.lastIndexOf("/") + 1);
     try {
-      decoded = decodeURIComponent(procPaths);
+      decoded = decodeURIComponent(decoded);
     } catch {
-      /* keep it raw: tRPC will answer 404 */
+      /* keep it raw: tRPC will answer 400 */
     }
-    const names = decoded.split(",");
+    const names = batch ? decoded.split(",") : [decoded];
     let group: RateLimitGroup = "default";
     for (const name of names) group = stricter(group, this.procedures.get(name) ?? rateLimitGroupForPath(`/${name.split(".")[0]}/`));
-    return { group, cost: Math.min(names.length, MAX_BATCH_COST), exempt: false, trpc: true, procedures: names, batch };
+    return { group, cost: names.length, exempt: false, trpc: true, procedures: names, batch };
   }
 }
 
