@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { SecretBox, parseDuration } from "@reachbell/auth";
 import { type Database, createDb, migrateToLatest } from "@reachbell/db";
-import { type Config, ConfigError, loadConfig } from "./env";
+import { type Config, ConfigError, loadConfig, loadDotEnv } from "./env";
 import { parseOriginList } from "./http/origins";
 import { setProjectRateLimitsCommand } from "./rate-limit/admin";
 import { type PartnerStore, createPartner, deletePartner, listPartners, rotatePartnerSecret, setPartnerOrigins } from "./services/partners";
@@ -33,6 +33,8 @@ async function withDatabase<T>(config: Config, fn: (database: Database) => Promi
 }
 
 function loadConfigForCli(): Config {
+  // Like the server: ./.env fills in what the environment leaves unset.
+  loadDotEnv();
   const { config, warnings } = loadConfig();
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   return config;

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseDuration, parseEncryptionKey } from "@reachbell/auth";
 import { DEFAULT_DB_TIMEOUTS } from "@reachbell/db";
 import { z } from "zod";
+import type { GeoIpSetting } from "./geoip";
 import { parseOriginList } from "./http/origins";
 
 // The only file that reads process.env. Everything else receives a Config.
@@ -44,6 +45,8 @@ export interface Config {
   databaseTimeouts: DatabaseTimeouts;
   /** Longest wait for a Redis answer (ms); past it Redis counts as unreachable until it reconnects. */
   redisCommandTimeoutMs: number;
+  /** Country/city from the client IP at registration: the bundled DB-IP files, one .mmdb file (GEOIP_DB), or off. */
+  geoip: GeoIpSetting;
 }
 
 export interface DatabaseTimeouts {
@@ -99,6 +102,7 @@ const schema = z.object({
   DB_QUERY_TIMEOUT_MS: millis(100, 3_600_000, DEFAULT_DATABASE_TIMEOUTS.queryMs),
   DB_HEALTH_TIMEOUT_MS: millis(100, 60_000, DEFAULT_DATABASE_TIMEOUTS.pingMs),
   REDIS_COMMAND_TIMEOUT_MS: millis(20, 60_000, DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
+  GEOIP_DB: z.string().optional(),
 });
 
 export class ConfigError extends Error {
@@ -111,6 +115,22 @@ export class ConfigError extends Error {
 export interface LoadedConfig {
   config: Config;
   warnings: string[];
+}
+
+/**
+ * Loads `.env` from `cwd` into process.env when the file exists, with Node's own parser
+ * (process.loadEnvFile). The real environment wins: a variable already set, even to "", is left
+ * as it is, so `.env` only fills in what is unset. Returns the file's path when one was loaded.
+ */
+export function loadDotEnv(cwd = process.cwd()): string | undefined {
+  const file = resolve(cwd, ".env");
+  if (!existsSync(file)) return undefined;
+  try {
+    process.loadEnvFile(file);
+  } catch (e) {
+    throw new ConfigError([`${file}: ${(e as Error).message}`]);
+  }
+  return file;
 }
 
 /** Validates the environment. Outside production, missing secrets are generated and kept in ./data. */
@@ -160,6 +180,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     corsOrigins = parseOriginList(e.CORS_ORIGINS);
   } catch (err) {
     problems.push(`CORS_ORIGINS: ${(err as Error).message}`);
+  }
+
+  let geoip: GeoIpSetting = "bundled";
+  if (e.GEOIP_DB !== undefined) {
+    if (e.GEOIP_DB.trim().toLowerCase() === "off") geoip = "off";
+    else {
+      const path = resolve(cwd, e.GEOIP_DB);
+      if (!existsSync(path) || !statSync(path).isFile()) problems.push(`GEOIP_DB: no such file: ${path} (a .mmdb file, or off to disable geo-IP)`);
+      else geoip = { path };
+    }
   }
 
   let dev: DevSecrets | undefined;
@@ -221,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       inFlightLeaseSeconds,
       databaseTimeouts: { connectMs: e.DB_CONNECT_TIMEOUT_MS, queryMs: e.DB_QUERY_TIMEOUT_MS, pingMs: e.DB_HEALTH_TIMEOUT_MS },
       redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      geoip,
     },
   };
 }
@@ -265,6 +296,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     inFlightLeaseSeconds: 30,
     databaseTimeouts: { ...DEFAULT_DATABASE_TIMEOUTS },
     redisCommandTimeoutMs: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    // Off unless a suite turns it on: most suites send public X-Forwarded-For addresses and need no 60 MB database.
+    geoip: "off",
     ...overrides,
   };
 }

@@ -1,12 +1,15 @@
 import { createDb, migrateToLatest } from "@reachbell/db";
 import { createApp } from "./app";
-import { ConfigError, loadConfig } from "./env";
+import { ConfigError, loadConfig, loadDotEnv } from "./env";
 import { createLogger } from "./logger";
 import { settleInterrupted } from "./services/messages";
 
 async function main(): Promise<void> {
   let loaded;
+  let dotEnv: string | undefined;
   try {
+    // Before the configuration is read; variables already in the environment win over the file.
+    dotEnv = loadDotEnv();
     loaded = loadConfig();
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -17,6 +20,8 @@ async function main(): Promise<void> {
   }
   const { config, warnings } = loaded;
   const logger = createLogger(config.logLevel);
+  // The file's path only, never its values.
+  if (dotEnv !== undefined) logger.info("loaded .env", { file: dotEnv });
   for (const w of warnings) logger.warn(`WARNING: ${w}`);
 
   const database = createDb(config.databaseUrl, { timeouts: config.databaseTimeouts });

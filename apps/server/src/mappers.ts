@@ -98,7 +98,10 @@ export function toSubscriber(row: import("@reachbell/db").SubscribersTable, tags
     timezone: row.timezone,
     language: row.language,
     country: row.country,
+    city: row.city,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    // Null only for a row the 0006 backfill has not reached: it was last seen when it was created.
+    lastSeenAt: row.lastSeenAt ?? row.createdAt,
   };
 }

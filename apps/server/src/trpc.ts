@@ -1,6 +1,7 @@
 import type { ProcedureDef } from "@reachbell/contract";
 import { initTRPC } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
+import type { z } from "zod";
 import { authenticate } from "./auth/authenticate";
 import type { AuthState } from "./auth/principal";
 import { vanishedReferenceError } from "./auth/vanished-scope";
@@ -58,6 +59,12 @@ const enforceAuth = t.middleware(async ({ meta, ctx, getRawInput, next }) => {
 
 const base = t.procedure.use(enforceAuth);
 
+/**
+ * The input type tRPC callers see: an input whose fields are all optional may be omitted
+ * (`client.auth.me.query()`), as `emptyObjectDefault` already allows at runtime. Types only.
+ */
+type CallerInput<I extends ProcedureDef["input"]> = Record<never, never> extends z.input<I> ? z.ZodType<z.output<I>, z.input<I> | undefined> : I;
+
 /** Starts the implementation of one contract entry, with its meta, input and output exactly as declared. */
 export function implement<D extends ProcedureDef>(def: D) {
   const { meta } = def;
@@ -75,6 +82,6 @@ export function implement<D extends ProcedureDef>(def: D) {
         successDescription: meta.successStatus === 201 ? "Created" : "OK",
       },
     })
-    .input(def.input as D["input"])
+    .input(def.input as CallerInput<D["input"]>)
     .output(def.output as D["output"]);
 }

@@ -40,8 +40,8 @@ describeEachDb("api keys: authentication and scope", (get) => {
   it("a key cannot manage keys or projects, even its own", async () => {
     const owner = await registerAccount(get(), "self");
     const { projectId, apiKey, keyId } = await projectWithKey(get(), owner);
-    expectEnvelope(await call(get(), "GET", `/projects/${projectId}/api-keys`, { apiKey }), 403, "This credential cannot be used on this route");
-    expectEnvelope(await call(get(), "DELETE", `/projects/${projectId}/api-keys/${keyId}`, { apiKey }), 403, "This credential cannot be used on this route");
+    expectEnvelope(await call(get(), "GET", `/projects/${projectId}/api-keys`, { apiKey }), 403, "This route takes a dashboard JWT (Authorization: Bearer) with x-org-id, a tenant JWT, or a partner JWT with reach-tenant-id");
+    expectEnvelope(await call(get(), "DELETE", `/projects/${projectId}/api-keys/${keyId}`, { apiKey }), 403, "This route takes a dashboard JWT (Authorization: Bearer) with x-org-id, a tenant JWT, or a partner JWT with reach-tenant-id");
   });
 
   it("VIEWER lists keys but cannot create or revoke; MEMBER cannot create or revoke; ADMIN can", async () => {

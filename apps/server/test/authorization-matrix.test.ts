@@ -36,6 +36,8 @@ interface WorldProject {
   endpoint: string;
   messageId: string;
   vapidPublicKey: string;
+  segmentId: string;
+  segmentName: string;
 }
 interface WorldOrg {
   name: OrgName;
@@ -155,6 +157,8 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
     );
     const sent = await must(call(server, "POST", "/transactional/send", { apiKey: key.key, body: { token: sub.token, title: "t", body: "b" } }), 200, `message of ${name}`);
     if (!sent.messageId) throw new Error(`world: no message for ${name}: ${JSON.stringify(sent)}`);
+    const segmentName = `Segment ${name} ${tag()}`;
+    const segment = await must(call(server, "POST", "/segments", { ...(await auth(org)), body: { projectId: project.id, name: segmentName, filters: {} } }), 201, `segment of ${name}`);
     return {
       name,
       id: project.id,
@@ -167,6 +171,8 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
       endpoint: peerSub.endpoint,
       messageId: sent.messageId,
       vapidPublicKey: project.vapidPublicKey,
+      segmentId: segment.id,
+      segmentName,
     };
   };
   const projects: Record<ProjectName, WorldProject> = {
@@ -186,7 +192,7 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
   for (const org of Object.values(orgs)) add(`org:${org.name}`, org.id, org.label, org.externalId);
   for (const p of Object.values(projects)) {
     const org = p.name.split(".")[0] as OrgName;
-    add(`project:${p.name}`, p.id, p.label, p.keyId, p.key, p.subscriberId, p.subscriberToken, p.endpoint, p.messageId, p.vapidPublicKey, orgs[org].id, orgs[org].label);
+    add(`project:${p.name}`, p.id, p.label, p.keyId, p.key, p.subscriberId, p.subscriberToken, p.endpoint, p.messageId, p.vapidPublicKey, p.segmentId, p.segmentName, orgs[org].id, orgs[org].label);
   }
   add("partner:P1", partners.P1.partnerId, partners.P1.secret);
   add("partner:P2", partners.P2.partnerId, partners.P2.secret);
@@ -256,7 +262,7 @@ async function headersFor(c: Credential, w: World): Promise<Record<string, strin
 // ---------------------------------------------------------------------------------------------
 // Requests: path parameters and body fields that name resources, filled from the world.
 
-type RefKind = "org" | "project" | "key" | "member" | "subscriber" | "subscriberToken" | "message" | "tenant";
+type RefKind = "org" | "project" | "key" | "member" | "subscriber" | "subscriberToken" | "message" | "tenant" | "segment";
 interface Ref {
   kind: RefKind;
   value: string;
@@ -273,6 +279,7 @@ function refKindOf(path: string, param: string): RefKind {
   if (param === "keyId") return "key";
   if (param === "memberId") return "member";
   if (param === "idOrExternalId") return "tenant";
+  if (param === "segmentId") return "segment";
   if (param === "id" && path.startsWith("/subscribers/")) return "subscriber";
   if (param === "id" && path.startsWith("/messages/")) return "message";
   throw new Error(`authorization matrix: no resource kind for {${param}} in ${path}: teach refKindOf()`);
@@ -313,6 +320,8 @@ class Refs {
         return at(p.subscriberToken);
       case "message":
         return at(p.messageId);
+      case "segment":
+        return at(p.segmentId);
       case "tenant":
         return at(org.externalId ?? org.id, org.id, null);
     }
@@ -357,6 +366,10 @@ const SAMPLES: Record<string, Sample> = {
   // Unsubscribing keeps the subscriber (status only), so the shared world survives it.
   "subscribers.unsubscribe": { isolate: false },
   "transactional.send": { body: (c) => ({ token: c.ref("subscriberToken"), title: "Hi", body: "There" }), isolate: false, outOfScopeStatus: 200 },
+  "segments.create": { body: (c) => ({ projectId: c.ref("project"), name: "Matrix segment", filters: { platform: ["desktop"] } }), isolate: false },
+  "segments.list": { body: (c) => ({ projectId: c.ref("project") }) },
+  "segments.count": { body: (c) => ({ projectId: c.ref("project"), filters: { tags: ["matrix"] } }), isolate: false },
+  "segments.update": { body: () => ({ name: "Renamed segment" }), isolate: false },
   "partnerTenants.create": { body: (c) => ({ externalId: c.unique("mx"), name: "Matrix tenant" }), isolate: false },
   "partnerTenants.update": { body: () => ({ name: "Renamed tenant" }), isolate: false },
 };

@@ -243,7 +243,8 @@ const constants = (values: readonly unknown[]) => fc.constantFrom(...values);
 
 function validString(s: unknown, field: string): fc.Arbitrary<unknown> {
   const r = stringRules(s);
-  const max = r.max ?? 60;
+  // No declared maximum: a pattern decides the length (a 60 cap would filter out every 87-char key forever).
+  const max = r.max ?? (r.patterns.length > 0 ? Infinity : 60);
   const fits = (v: string) => v.length >= r.min && v.length <= max && r.patterns.every((p) => p.test(v));
   if (r.format === "email") return fc.emailAddress().filter((e) => e.length <= max);
   if (r.format === "url") return fc.webUrl({ validSchemes: ["https"] }).filter((u) => u.length <= max);

@@ -118,7 +118,10 @@ describe("OpenAPI document", () => {
       const op = operationOf(doc, def.meta.rest.method, def.meta.rest.path);
       const errors = Object.keys(op.responses).filter((s) => /^[45]/.test(s));
       for (const status of errors) {
-        expect(op.responses[status].content["application/json"].schema, `${name} ${status}`).toEqual({ $ref: "#/components/schemas/ErrorEnvelope" });
+        const schema = op.responses[status].content["application/json"].schema;
+        // The envelope, or (409 of POST /subscribers) the envelope plus a field: tested below.
+        if (schema.allOf) expect(schema.allOf[0], `${name} ${status}`).toEqual({ $ref: "#/components/schemas/ErrorEnvelope" });
+        else expect(schema, `${name} ${status}`).toEqual({ $ref: "#/components/schemas/ErrorEnvelope" });
         expect(typeof op.responses[status].description).toBe("string");
       }
       expect(errors, name).toEqual(expect.arrayContaining(["422", "500"]));
@@ -156,7 +159,91 @@ describe("OpenAPI document", () => {
       const readsHeader = !isPublic(rule) && rule.accepts.includes("member") && rule.orgFrom !== "input";
       const header = params.find((x) => x.in === "header" && x.name === "x-org-id");
       expect(Boolean(header), `${name}: x-org-id documented`).toBe(readsHeader);
+      if (!header || isPublic(rule)) continue;
+      // Required exactly when a dashboard JWT is the only way in; otherwise optional, saying when it is required.
+      const onlyDashboard = rule.accepts.every((k) => k === "member");
+      expect(header.required, `${name}: x-org-id required`).toBe(onlyDashboard);
+      expect(header.description, name).toMatch(onlyDashboard ? /^The organization to act in .*Required/ : /^Required with a dashboard JWT \(Authorization: Bearer\)/);
+      if (rule.accepts.includes("tenant")) expect(header.description, name).toContain("Not used with");
     }
+  });
+
+  it("POST /transactional/send takes exactly one of externalId or token (oneOf), and pre-fills a valid example", () => {
+    const op = operationOf(doc, "POST", "/transactional/send");
+    const schema = op.requestBody.content["application/json"].schema;
+    expect(schema.properties).toBeUndefined();
+    expect(schema.oneOf).toHaveLength(2);
+    const [byExternalId, byToken] = schema.oneOf;
+    expect(byExternalId.required.sort()).toEqual(["body", "externalId", "title"]);
+    expect(byExternalId.properties.token).toBeUndefined();
+    expect(byToken.required.sort()).toEqual(["body", "title", "token"]);
+    expect(byToken.properties.externalId).toBeUndefined();
+    const def = contractEntries().find(([, d]) => d.meta.operationId === "transactional.send")![1];
+    // The example the playground pre-fills is accepted by the contract; the two shapes the oneOf refuses are refused by it too.
+    expect(def.input.safeParse(schema.example).success).toBe(true);
+    expect(Object.keys(schema.example)).toContain("token");
+    expect(def.input.safeParse({ ...schema.example, externalId: "user-42" }).success).toBe(false);
+    const { token: _t, ...neither } = schema.example;
+    expect(def.input.safeParse(neither).success).toBe(false);
+    expect(def.input.safeParse({ ...neither, externalId: "user-42" }).success).toBe(true);
+  });
+
+  it("every exactlyOneOf of the contract is a oneOf of one complete shape per field", () => {
+    for (const [name, def] of contractEntries()) {
+      const fields = def.meta.exactlyOneOf;
+      if (!fields) continue;
+      const schema = operationOf(doc, def.meta.rest.method, def.meta.rest.path).requestBody.content["application/json"].schema;
+      expect(schema.oneOf, name).toHaveLength(fields.length);
+      fields.forEach((field, i) => {
+        const branch = schema.oneOf[i];
+        expect(branch.required, name).toContain(field);
+        for (const other of fields) if (other !== field) expect(branch.properties[other], `${name}: ${other} in the ${field} shape`).toBeUndefined();
+      });
+    }
+  });
+
+  it("every request body example is accepted by the contract input", () => {
+    for (const [name, def] of contractEntries()) {
+      const op = operationOf(doc, def.meta.rest.method, def.meta.rest.path);
+      const example = op.requestBody?.content?.["application/json"]?.schema?.example;
+      if (example === undefined) continue;
+      const pathParams = new Set([...def.meta.rest.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+      const result = def.input.safeParse(example);
+      const issues = result.success ? [] : result.error.issues.filter((i) => !pathParams.has(String(i.path[0])));
+      expect(issues, name).toEqual([]);
+    }
+  });
+
+  it("409 of POST /subscribers is the envelope plus the existing subscriber", () => {
+    const op = operationOf(doc, "POST", "/subscribers");
+    const conflict = op.responses["409"].content["application/json"].schema;
+    expect(conflict.allOf).toEqual([
+      { $ref: "#/components/schemas/ErrorEnvelope" },
+      { type: "object", required: ["subscriber"], properties: { subscriber: { $ref: "#/components/schemas/Subscriber" } } },
+    ]);
+    expect(op.responses["201"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Subscriber" });
+    const subscriber = doc.components.schemas.Subscriber;
+    expect(subscriber.type).toBe("object");
+    expect(subscriber.required).toEqual(expect.arrayContaining(["id", "token", "status"]));
+  });
+
+  it("has no unreferenced components, declares every tag, and describes every operation", () => {
+    const refs = new Set([...JSON.stringify(doc).matchAll(/"\$ref":"(#\/components\/[^"]+)"/g)].map((m) => m[1]));
+    for (const [section, entries] of Object.entries<Record<string, unknown>>(doc.components)) {
+      if (section === "securitySchemes") continue;
+      for (const key of Object.keys(entries)) expect(refs.has(`#/components/${section}/${key}`), `${section}/${key} is referenced`).toBe(true);
+    }
+    expect(Object.keys(doc.components.schemas).filter((k) => k.startsWith("error."))).toEqual([]);
+    const declared = doc.tags.map((t: any) => t.name);
+    expect(new Set(declared).size).toBe(declared.length);
+    for (const t of doc.tags) expect(t.description, t.name).toBeTruthy();
+    for (const [name, def] of contractEntries()) {
+      const op = operationOf(doc, def.meta.rest.method, def.meta.rest.path);
+      for (const tag of op.tags) expect(declared, name).toContain(tag);
+      expect(op.description, name).toMatch(/\*\*Authentication:\*\* /);
+    }
+    expect(doc.info.license.name).toBeTruthy();
+    expect(doc.info.contact).toBeDefined();
   });
 
   it("equals the committed snapshot (test/__snapshots__/openapi.snap.json)", () => {

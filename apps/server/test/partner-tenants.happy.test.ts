@@ -102,17 +102,17 @@ describeEachDb("partner → tenant → project, key and subscribers", (get) => {
 
   it("…and nothing else: partner routes, organizations, members and /auth/me refuse it; other tenants' data is not found", async () => {
     const token = await tenantJwt(partner, externalId);
-    for (const [method, path] of [
-      ["GET", "/partner/tenants"],
-      ["POST", "/partner/tenants"],
-      ["GET", `/partner/tenants/${tenantOrgId}`],
-      ["GET", "/auth/me"],
-      ["GET", "/organizations"],
-      ["GET", `/organizations/${tenantOrgId}`],
-      ["GET", `/organizations/${tenantOrgId}/members`],
+    for (const [method, path, takes] of [
+      ["GET", "/partner/tenants", "a partner JWT (Authorization: Bearer)"],
+      ["POST", "/partner/tenants", "a partner JWT (Authorization: Bearer)"],
+      ["GET", `/partner/tenants/${tenantOrgId}`, "a partner JWT (Authorization: Bearer)"],
+      ["GET", "/auth/me", "a dashboard JWT (Authorization: Bearer)"],
+      ["GET", "/organizations", "a dashboard JWT (Authorization: Bearer)"],
+      ["GET", `/organizations/${tenantOrgId}`, "a dashboard JWT (Authorization: Bearer) of a member of the organization"],
+      ["GET", `/organizations/${tenantOrgId}/members`, "a dashboard JWT (Authorization: Bearer) of a member of the organization"],
     ] as const) {
       const res = await call(get(), method, path, { token, ...(method === "POST" ? { body: { externalId: "x", name: "x" } } : {}) });
-      expectEnvelope(res, 403, "This credential cannot be used on this route");
+      expectEnvelope(res, 403, `This route takes ${takes}`);
     }
     // A dashboard user's project, seen from the tenant: not found, never a hint that it exists.
     const owner = await registerAccount(get(), "dash");

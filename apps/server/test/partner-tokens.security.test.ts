@@ -201,7 +201,7 @@ describeEachDb("partner and tenant tokens: attacks", (get) => {
       ["PATCH", `/partner/tenants/${tenant.id}`, { name: "Evil" }],
       ["GET", "/api/partner/tenants", undefined],
     ] as const) {
-      expectEnvelope(await call(get(), method, path, { token: t, ...(body ? { body } : {}) }), 403, "This credential cannot be used on this route");
+      expectEnvelope(await call(get(), method, path, { token: t, ...(body ? { body } : {}) }), 403, "This route takes a partner JWT (Authorization: Bearer)");
       expectEnvelope(await call(get(), method, path, { token: t, headers: { "reach-tenant-id": tenant.id }, ...(body ? { body } : {}) }), 403);
     }
     const after = await call(get(), "GET", `/partner/tenants/${tenant.id}`, { token: await partnerJwt(p) });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createECDH, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -269,5 +269,39 @@ describe("the server process", () => {
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toContain('"msg":"stopped"');
+    expect(run.stdout()).not.toContain("loaded .env");
+  }, 90_000);
+
+  it("loads ./.env when present; variables already in the environment win over it", async () => {
+    const cwd = tempDir();
+    writeFileSync(
+      join(cwd, ".env"),
+      [
+        "# production secrets from the file: the server refuses to start without them",
+        "NODE_ENV=production",
+        `JWT_SECRET=${SECRETS.JWT_SECRET}`,
+        `ENCRYPTION_KEY=${SECRETS.ENCRYPTION_KEY}`,
+        `VAPID_SUBJECT="${SECRETS.VAPID_SUBJECT}"`,
+        "HOST=127.0.0.1",
+        "DATABASE_URL=from-dotenv.db",
+        // Both overridden by the environment below: were the file to win, the start would fail (PORT) or log nothing (LOG_LEVEL).
+        "PORT=not-a-port",
+        "LOG_LEVEL=error",
+        "",
+      ].join("\n"),
+    );
+    const run = start({ PORT: "0", LOG_LEVEL: "info" }, cwd);
+    const loaded = await run.waitForLine((l) => l.msg === "loaded .env");
+    expect(loaded.file).toBe(join(cwd, ".env"));
+    const listening = await run.waitForLine((l) => l.msg === "listening");
+    expect(listening.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(listening.port).toBe(0);
+    expect((await fetch(`${listening.url}/healthz`)).status).toBe(200);
+    expect(existsSync(join(cwd, "from-dotenv.db"))).toBe(true);
+    // Production with the file's secrets: none generated, no warning about them.
+    expect(existsSync(join(cwd, "data", "dev-secrets.json"))).toBe(false);
+    expect(run.stdout()).not.toContain(SECRETS.JWT_SECRET);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
   }, 90_000);
 });

@@ -49,8 +49,8 @@ describeEachDb("projects: errors", (get) => {
     const owner = await registerAccount(get(), "cred");
     const { apiKey, projectId } = await projectWithKey(get(), owner);
     expectEnvelope(await call(get(), "GET", "/projects"), 401, "Authentication required");
-    expectEnvelope(await call(get(), "GET", `/projects/${projectId}`, { apiKey }), 403, "This credential cannot be used on this route");
-    expectEnvelope(await call(get(), "POST", `/projects/${projectId}/api-keys`, { apiKey, body: { name: "escalate" } }), 403, "This credential cannot be used on this route");
+    expectEnvelope(await call(get(), "GET", `/projects/${projectId}`, { apiKey }), 403, "This route takes a dashboard JWT (Authorization: Bearer) with x-org-id, a tenant JWT, or a partner JWT with reach-tenant-id");
+    expectEnvelope(await call(get(), "POST", `/projects/${projectId}/api-keys`, { apiKey, body: { name: "escalate" } }), 403, "This route takes a dashboard JWT (Authorization: Bearer) with x-org-id, a tenant JWT, or a partner JWT with reach-tenant-id");
     expectEnvelope(await call(get(), "GET", "/projects", { token: `${owner.token}x`, orgId: owner.orgId }), 401, "Invalid or expired token");
   });
 

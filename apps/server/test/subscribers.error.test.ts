@@ -1,5 +1,6 @@
 import { createECDH, randomBytes } from "node:crypto";
 import { expect, it } from "vitest";
+import { rejection, trpcClient } from "./fixtures";
 import { projectWithKey, registerSub, subscription } from "./project-fixtures";
 import { call, describeEachDb, expectEnvelope, registerAccount } from "./support";
 
@@ -44,6 +45,40 @@ describeEachDb("subscribers: errors", (get) => {
       const body = { ...subscription(), ...override };
       const env = expectEnvelope(await call(get(), "POST", "/subscribers", { apiKey, body }), 422, "Validation failed");
       expect(paths(env), JSON.stringify(override).slice(0, 80)).toContain(path);
+    }
+    expect(await get().database.db.selectFrom("subscribers").select("id").where("projectId", "=", projectId).execute()).toHaveLength(0);
+  });
+
+  it("422 for the PushSubscription.toJSON() shape names keys.p256dh / keys.auth, and says how to give the keys when they are missing or doubled; tRPC answers the same", async () => {
+    const owner = await registerAccount(get(), "valjson");
+    const { apiKey, projectId } = await projectWithKey(get(), owner);
+    const { endpoint, p256dh, auth } = subscription();
+    const REQUIRED = "Required: give p256dh and auth, or keys: {p256dh, auth} as PushSubscription.toJSON() has them";
+    const cases: [Record<string, unknown>, { path: string; message: string | RegExp }[]][] = [
+      [{ endpoint, keys: { p256dh: 42, auth } }, [{ path: "keys.p256dh", message: /expected string/ }]],
+      [{ endpoint, keys: { p256dh: randomBytes(64).toString("base64url"), auth } }, [{ path: "keys.p256dh", message: "Must be base64url of a 65-byte uncompressed P-256 point" }]],
+      [{ endpoint, keys: { p256dh: offCurvePoint(), auth } }, [{ path: "keys.p256dh", message: "Must be base64url of a 65-byte uncompressed P-256 point that lies on the curve" }]],
+      [{ endpoint, keys: { p256dh, auth: randomBytes(15).toString("base64url") } }, [{ path: "keys.auth", message: "Must be base64url of 16 bytes" }]],
+      [{ endpoint, keys: { p256dh } }, [{ path: "keys.auth", message: /expected string/ }]],
+      [{ endpoint, keys: null }, [{ path: "keys", message: /expected object/ }]],
+      [{ endpoint, expirationTime: null }, [{ path: "p256dh", message: REQUIRED }, { path: "auth", message: REQUIRED }]],
+      [{ endpoint, p256dh }, [{ path: "auth", message: REQUIRED }]],
+      [{ endpoint, p256dh, auth, keys: { p256dh, auth } }, [{ path: "p256dh", message: /^Given both p256dh and keys\.p256dh/ }, { path: "auth", message: /^Given both auth and keys\.auth/ }]],
+      [{ endpoint, keys: { p256dh, auth }, expirationTime: "soon" }, [{ path: "expirationTime", message: /expected number/ }]],
+    ];
+    const trpc = trpcClient(get(), undefined, { headers: { "x-api-key": apiKey } });
+    for (const [body, expected] of cases) {
+      const env = expectEnvelope(await call(get(), "POST", "/subscribers", { apiKey, body }), 422, "Validation failed");
+      const label = JSON.stringify(body).slice(0, 120);
+      expect(env.errors, label).toHaveLength(expected.length);
+      expected.forEach((e, i) => {
+        expect(env.errors[i].path, label).toBe(e.path);
+        if (typeof e.message === "string") expect(env.errors[i].message, label).toBe(e.message);
+        else expect(env.errors[i].message, label).toMatch(e.message);
+      });
+      const err = await rejection<any>(() => trpc.subscribers.register.mutate(body as never));
+      expect(err.data.httpStatus, label).toBe(422);
+      expect(err.data.errors, label).toEqual(env.errors);
     }
     expect(await get().database.db.selectFrom("subscribers").select("id").where("projectId", "=", projectId).execute()).toHaveLength(0);
   });

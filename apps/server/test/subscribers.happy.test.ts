@@ -28,8 +28,10 @@ describeEachDb("subscribers: register, identify, tag, list, read, unsubscribe", 
       timezone: "Europe/Berlin",
       language: "de-DE",
       country: null,
+      city: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
+      lastSeenAt: res.body.createdAt,
     });
     expect(JSON.stringify(res.body)).not.toContain(s.p256dh);
     expect(JSON.stringify(res.body)).not.toContain(s.auth);
@@ -37,6 +39,37 @@ describeEachDb("subscribers: register, identify, tag, list, read, unsubscribe", 
     const row = await get().database.db.selectFrom("subscribers").selectAll().where("id", "=", res.body.id).executeTakeFirstOrThrow();
     expect(row.p256dh).toBe(s.p256dh);
     expect(row.auth).toBe(s.auth);
+  });
+
+  it("accepts PushSubscription.toJSON() as a browser hands it over ({endpoint, expirationTime, keys: {p256dh, auth}}), over REST and tRPC alike", async () => {
+    const owner = await registerAccount(get(), "tojson");
+    const { projectId, apiKey } = await projectWithKey(get(), owner);
+    const stored = (id: string) => get().database.db.selectFrom("subscribers").select(["endpoint", "p256dh", "auth", "status"]).where("id", "=", id).executeTakeFirstOrThrow();
+    // expirationTime: null (what browsers send), a number, or absent: accepted and ignored.
+    for (const expirationTime of [null, 1767225600000, undefined]) {
+      const { endpoint, p256dh, auth } = subscription();
+      const res = await call(get(), "POST", "/subscribers", { apiKey, body: { endpoint, expirationTime, keys: { p256dh, auth } } });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      expect(res.body).toMatchObject({ projectId, endpoint, status: "active", tags: [] });
+      expect(res.body).not.toHaveProperty("expirationTime");
+      expect(res.body).not.toHaveProperty("keys");
+      expect(await stored(res.body.id)).toEqual({ endpoint, p256dh, auth, status: "active" });
+    }
+    const { endpoint, p256dh, auth } = subscription();
+    const viaTrpc = await trpcClient(get(), undefined, { headers: { "x-api-key": apiKey } }).subscribers.register.mutate({ endpoint, expirationTime: null, keys: { p256dh, auth } });
+    expect(viaTrpc).toMatchObject({ projectId, endpoint, status: "active" });
+    expect(await stored(viaTrpc.id)).toEqual({ endpoint, p256dh, auth, status: "active" });
+    // The same subscription in the flat shape is the same subscriber: 409 with it.
+    const again = await call(get(), "POST", "/subscribers", { apiKey, body: { endpoint, p256dh, auth } });
+    expect(again.status).toBe(409);
+    expect(again.body.subscriber.id).toBe(viaTrpc.id);
+    // Unsubscribed, then registered again as toJSON() with new keys: reactivated with those keys.
+    expect((await call(get(), "DELETE", `/subscribers/${viaTrpc.id}`, { apiKey })).status).toBe(200);
+    const fresh = subscription(endpoint);
+    const back = await call(get(), "POST", "/subscribers", { apiKey, body: { endpoint, expirationTime: null, keys: { p256dh: fresh.p256dh, auth: fresh.auth } } });
+    expect(back.status, JSON.stringify(back.body)).toBe(201);
+    expect(back.body.id).toBe(viaTrpc.id);
+    expect(await stored(viaTrpc.id)).toEqual({ endpoint, p256dh: fresh.p256dh, auth: fresh.auth, status: "active" });
   });
 
   it("derives mobile devices, tolerates unknown agents, and accepts padded base64url keys", async () => {

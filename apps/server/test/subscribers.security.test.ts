@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { addMember } from "./fixtures";
+import { addMember, rejection, trpcClient } from "./fixtures";
 import { createKey, partnerWithTenant, projectWithKey, registerSub, subscription } from "./project-fixtures";
 import { call, describeEachDb, expectEnvelope, registerAccount } from "./support";
 
@@ -76,11 +76,47 @@ describeEachDb("subscribers: cross-project and cross-organization isolation", (g
     const a = await projectWithKey(get(), owner);
     const sub = await registerSub(get(), a.apiKey);
     const as = { token: owner.token, orgId: owner.orgId };
-    expectEnvelope(await call(get(), "POST", "/subscribers", { ...as, body: subscription() }), 403, "This credential cannot be used on this route");
-    expectEnvelope(await call(get(), "POST", "/subscribers/identify", { ...as, body: { token: sub.token, externalId: "u" } }), 403, "This credential cannot be used on this route");
-    expectEnvelope(await call(get(), "POST", "/subscribers/tags", { ...as, body: { token: sub.token, add: ["u"] } }), 403, "This credential cannot be used on this route");
+    expectEnvelope(await call(get(), "POST", "/subscribers", { ...as, body: subscription() }), 403, "This route takes an API key (x-api-key header)");
+    expectEnvelope(await call(get(), "POST", "/subscribers/identify", { ...as, body: { token: sub.token, externalId: "u" } }), 403, "This route takes an API key (x-api-key header)");
+    expectEnvelope(await call(get(), "POST", "/subscribers/tags", { ...as, body: { token: sub.token, add: ["u"] } }), 403, "This route takes an API key (x-api-key header)");
     expectEnvelope(await call(get(), "POST", "/subscribers", { body: subscription() }), 401, "Authentication required");
     expectEnvelope(await call(get(), "GET", `/subscribers/${sub.id}`, { token: owner.token }), 403, "Missing x-org-id header");
+  });
+
+  it("a credential of the wrong kind is told what the route takes; an API key sent as Bearer is told where it goes; REST and tRPC alike", async () => {
+    const owner = await registerAccount(get(), "kinds");
+    const a = await projectWithKey(get(), owner);
+    const sub = await registerSub(get(), a.apiKey);
+    const TAKES_KEY = "This route takes an API key (x-api-key header)";
+    const TAKES_ORG = "This route takes a dashboard JWT (Authorization: Bearer) with x-org-id, a tenant JWT, or a partner JWT with reach-tenant-id";
+    const IN_BEARER = "API keys go in the x-api-key header, not Authorization: Bearer";
+    // A dashboard JWT where only an API key goes.
+    expectEnvelope(await call(get(), "POST", "/subscribers", { token: owner.token, orgId: owner.orgId, body: subscription() }), 403, TAKES_KEY);
+    expectEnvelope(await call(get(), "POST", "/subscribers", { token: owner.token, body: subscription() }), 403, TAKES_KEY);
+    // An API key where only organization principals go.
+    expectEnvelope(await call(get(), "GET", `/projects/${a.projectId}/api-keys`, { apiKey: a.apiKey }), 403, TAKES_ORG);
+    expectEnvelope(await call(get(), "GET", "/organizations", { apiKey: a.apiKey }), 403, "This route takes a dashboard JWT (Authorization: Bearer)");
+    // An API key (valid, unknown or sandbox-shaped) in Authorization: Bearer, on a route that takes keys or one that does not.
+    for (const key of [a.apiKey, "rb_live_doesnotexist", `rb_test_${"A".repeat(32)}`]) {
+      expectEnvelope(await call(get(), "POST", "/subscribers", { token: key, body: subscription() }), 401, IN_BEARER);
+      expectEnvelope(await call(get(), "GET", `/subscribers/${sub.id}`, { token: key }), 401, IN_BEARER);
+      expectEnvelope(await call(get(), "GET", "/projects", { token: key, orgId: owner.orgId }), 401, IN_BEARER);
+    }
+    // tRPC answers the same messages.
+    const asJwt = await rejection<any>(() => trpcClient(get(), owner.token, { headers: { "x-org-id": owner.orgId } }).subscribers.register.mutate(subscription()));
+    expect([asJwt.data.httpStatus, asJwt.message]).toEqual([403, TAKES_KEY]);
+    const asKey = await rejection<any>(() => trpcClient(get(), undefined, { headers: { "x-api-key": a.apiKey } }).projects.list.query({}));
+    expect([asKey.data.httpStatus, asKey.message]).toEqual([403, TAKES_ORG]);
+    const inBearer = await rejection<any>(() => trpcClient(get(), a.apiKey).subscribers.get.query({ id: sub.id }));
+    expect([inBearer.data.httpStatus, inBearer.message]).toEqual([401, IN_BEARER]);
+    // The seed's messages stay exactly as they are.
+    expectEnvelope(await call(get(), "POST", "/subscribers", { apiKey: "rb_live_doesnotexist", body: subscription() }), 401, "Invalid API key");
+    expectEnvelope(await call(get(), "GET", "/projects", { token: "not-a-jwt", orgId: owner.orgId }), 401, "Invalid or expired token");
+    expectEnvelope(await call(get(), "GET", "/projects", { token: owner.token }), 403, "Missing x-org-id header");
+    expectEnvelope(await call(get(), "GET", `/subscribers/${sub.id}`, { token: owner.token }), 403, "Missing x-org-id header");
+    // With both headers the API key is used where the route takes one; the Bearer value is still refused when it is a key.
+    expectEnvelope(await call(get(), "GET", `/subscribers/${sub.id}`, { apiKey: a.apiKey, token: a.apiKey }), 401, IN_BEARER);
+    expect((await call(get(), "GET", `/subscribers/${sub.id}`, { apiKey: a.apiKey, token: owner.token })).status).toBe(200);
   });
 
   it("a revoked key fails on the very next subscriber request; a second key of the project keeps working", async () => {

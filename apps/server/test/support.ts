@@ -3,6 +3,7 @@ import { type Database, type Dialect, createTestDb, testDialects } from "@reachb
 import { afterAll, beforeAll, describe } from "vitest";
 import { type App, createApp } from "../src/app";
 import { type Config, testConfig } from "../src/env";
+import { RECORDING, recordExample } from "./examples-recorder";
 
 export interface TestServer {
   url: string;
@@ -93,6 +94,7 @@ export async function call<T = any>(
   } catch {
     /* not JSON */
   }
+  if (RECORDING) recordExample(method, path, { headers, body: opts.body, rawBody: opts.rawBody }, { status: res.status, body });
   return { status: res.status, headers: res.headers, body };
 }
 

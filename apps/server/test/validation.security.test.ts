@@ -83,6 +83,23 @@ const CASES: Case[] = [
   trpcCase("messages.get", "id", (_f, bad) => ({ id: bad }), key),
   trpcCase("partnerTenants.get", "idOrExternalId", (_f, bad) => ({ idOrExternalId: bad }), partnerAuth),
   trpcCase("partnerTenants.update", "idOrExternalId", (_f, bad) => ({ idOrExternalId: bad, name: "ok" }), partnerAuth),
+  trpcCase("segments.list", "projectId", (_f, bad) => ({ projectId: bad }), member),
+  trpcCase("segments.count", "projectId", (_f, bad) => ({ projectId: bad, filters: {} }), member),
+  trpcCase("segments.get", "segmentId", (_f, bad) => ({ segmentId: bad }), key),
+  trpcCase("segments.update", "segmentId", (_f, bad) => ({ segmentId: bad, name: "ok" }), key),
+  trpcCase("segments.delete", "segmentId", (_f, bad) => ({ segmentId: bad }), member),
+  { op: "segments.list", field: "cursor", in: "query", req: (f, bad) => ({ method: "GET", path: `/segments?projectId=${f.projectId}&cursor=${enc(bad)}`, opts: member(f) }) },
+  { op: "segments.create", field: "name", in: "body", req: (f, bad) => ({ method: "POST", path: "/segments", opts: { ...key(f), body: { projectId: f.projectId, name: bad, filters: {} } } }) },
+  ...(["city", "browser", "os", "tags", "excludeTags", "externalIds"] as const).map(
+    (field): Case => ({
+      op: "segments.create",
+      field: `filters.${field}.1`,
+      in: "body",
+      req: (f, bad) => ({ method: "POST", path: "/segments", opts: { ...member(f), body: { projectId: f.projectId, name: "ok", filters: { [field]: ["fine", bad] } } } }),
+    }),
+  ),
+  { op: "segments.count", field: "savedSegmentId", in: "body", req: (f, bad) => ({ method: "POST", path: "/segments/count", opts: { ...key(f), body: { projectId: f.projectId, savedSegmentId: bad } } }) },
+  { op: "segments.count", field: "filters.subscribedAfter", in: "body", req: (f, bad) => ({ method: "POST", path: "/segments/count", opts: { ...key(f), body: { projectId: f.projectId, filters: { subscribedAfter: `2026-01-01${bad}` } } } }) },
   ...(["email", "password", "name", "organizationName"] as const).map(
     (field): Case => ({ op: "auth.register", field, in: "body", req: (_f, bad) => ({ method: "POST", path: "/auth/register", opts: { body: register({ [field]: field === "email" ? `a${bad}@example.test` : `password ${bad}` }) } }) }),
   ),

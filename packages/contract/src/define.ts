@@ -48,7 +48,10 @@ export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 export interface ProcedureMeta {
   readonly operationId: string;
+  /** One line: the operation's title in the OpenAPI document and the playground. */
   readonly summary: string;
+  /** Longer explanation (Markdown) for the OpenAPI description; the auth, role and rate-limit lines are added from this meta. */
+  readonly description?: string;
   readonly tags: readonly string[];
   readonly rest: { readonly method: HttpMethod; readonly path: `/${string}` };
   readonly auth: AuthRule;
@@ -57,6 +60,8 @@ export interface ProcedureMeta {
   readonly successStatus: 200 | 201;
   /** Headers the procedure reads besides authentication (documented in OpenAPI). */
   readonly headers?: readonly { name: string; description: string; required: boolean }[];
+  /** Input fields of which exactly one must be given (the input's refine enforces it; OpenAPI says it as a `oneOf`). */
+  readonly exactlyOneOf?: readonly string[];
 }
 
 export interface ProcedureDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {

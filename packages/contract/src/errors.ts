@@ -1,3 +1,5 @@
+import type { PrincipalKind, ProtectedRule } from "./define";
+
 /**
  * Every domain error the API can answer with: code → HTTP status → message. The server turns these
  * into the `{statusCode, message, requestId}` envelope; messages here are part of the contract.
@@ -8,11 +10,13 @@ export const DOMAIN_ERRORS = {
   MALFORMED_CURSOR: { status: 400, message: "Malformed cursor: pass the nextCursor of a previous page" },
   INVALID_TOKEN: { status: 401, message: "Invalid or expired token" },
   INVALID_API_KEY: { status: 401, message: "Invalid API key" },
+  API_KEY_IN_BEARER: { status: 401, message: "API keys go in the x-api-key header, not Authorization: Bearer" },
   NOT_AUTHENTICATED: { status: 401, message: "Authentication required" },
   INVALID_CREDENTIALS: { status: 401, message: "Invalid email or password" },
   MISSING_ORG_HEADER: { status: 403, message: "Missing x-org-id header" },
   MISSING_TENANT_HEADER: { status: 403, message: "Missing reach-tenant-id header" },
   WRONG_PROJECT: { status: 403, message: "Resource belongs to a different project" },
+  /** Answered with `wrongCredentialMessage(rule)`, which names what the route takes; this is the fallback. */
   FORBIDDEN: { status: 403, message: "This credential cannot be used on this route" },
   INSUFFICIENT_ROLE: { status: 403, message: "Your role does not allow this action" },
   NOT_FOUND: { status: 404, message: "Not found" },
@@ -34,6 +38,7 @@ export const DOMAIN_ERRORS = {
   IDEMPOTENCY_KEY_REUSED: { status: 422, message: "Idempotency-Key was already used with a different request body" },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, message: "A request with this Idempotency-Key is still in progress" },
   MESSAGE_NOT_FOUND: { status: 404, message: "Message not found" },
+  SEGMENT_NOT_FOUND: { status: 404, message: "Segment not found" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "Content-Type must be application/json" },
   VALIDATION: { status: 422, message: "Validation failed" },
   RATE_LIMITED: { status: 429, message: "Too many requests" },
@@ -42,3 +47,24 @@ export const DOMAIN_ERRORS = {
 } as const satisfies Record<string, { status: number; message: string }>;
 
 export type DomainErrorCode = keyof typeof DOMAIN_ERRORS;
+
+const CREDENTIAL_PHRASES: Record<PrincipalKind, string> = {
+  apiKey: "an API key (x-api-key header)",
+  user: "a dashboard JWT (Authorization: Bearer)",
+  member: "a dashboard JWT (Authorization: Bearer) with x-org-id",
+  tenant: "a tenant JWT",
+  partnerTenant: "a partner JWT with reach-tenant-id",
+  partner: "a partner JWT (Authorization: Bearer)",
+};
+
+/**
+ * The 403 message for a credential the route does not take, naming the ones it does, e.g.
+ * "This route takes an API key (x-api-key header)".
+ */
+export function wrongCredentialMessage(rule: ProtectedRule): string {
+  const phrases = rule.accepts.map((kind) =>
+    kind === "member" && rule.orgFrom === "input" ? "a dashboard JWT (Authorization: Bearer) of a member of the organization" : CREDENTIAL_PHRASES[kind],
+  );
+  const list = phrases.length <= 2 ? phrases.join(" or ") : `${phrases.slice(0, -1).join(", ")}, or ${phrases[phrases.length - 1]}`;
+  return `This route takes ${list}`;
+}

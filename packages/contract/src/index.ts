@@ -6,6 +6,7 @@ import * as transactional from "./procedures/transactional";
 import * as projects from "./procedures/projects";
 import * as apiKeys from "./procedures/api-keys";
 import * as subscribers from "./procedures/subscribers";
+import * as segments from "./procedures/segments";
 import type { ProcedureDef } from "./define";
 
 export * from "./define";
@@ -13,6 +14,15 @@ export * from "./errors";
 export * from "./schemas";
 export * from "./resources";
 export { tenantSchema, tenantExternalIdSchema } from "./procedures/partner-tenants";
+export {
+  segmentFiltersSchema,
+  segmentFiltersOutputSchema,
+  segmentSchema,
+  SEGMENT_PLATFORMS,
+  MAX_SEGMENT_EXTERNAL_IDS,
+  MAX_SEGMENT_LIST,
+  type SegmentFilters,
+} from "./procedures/segments";
 
 /** Every procedure of the API, declared once. The server implements exactly these. */
 export const contract = {
@@ -35,6 +45,15 @@ export const contract = {
     list: subscribers.list,
     get: subscribers.get,
     unsubscribe: subscribers.unsubscribe,
+  },
+  // Static paths before /segments/{segmentId} (first-declared-wins routing).
+  segments: {
+    create: segments.create,
+    list: segments.list,
+    count: segments.count,
+    get: segments.get,
+    update: segments.update,
+    delete: segments.remove,
   },
   transactional: { send: transactional.send },
   messages: { get: transactional.getMessage },

@@ -56,6 +56,18 @@ export const languageSchema = canonicalized(text().trim().min(2).max(MAX_LANGUAG
   invalid: "Must be a BCP 47 language tag, e.g. en-US",
 }).meta({ example: "en-US" });
 
+// ISO 3166-1 alpha-2 codes Intl knows as regions, minus the ones that are not countries (EU, UN…).
+const regionNames = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
+const NOT_COUNTRIES = new Set(["EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"]);
+export const isCountryCode = (code: string): boolean => /^[A-Z]{2}$/.test(code) && !NOT_COUNTRIES.has(code) && regionNames.of(code) !== code;
+export const MAX_CITY_LENGTH = 128;
+/** An ISO 3166-1 alpha-2 country code, stored uppercase (`fr` → `FR`). */
+export const countrySchema = canonicalized(text().trim().length(2), (c) => (isCountryCode(c.toUpperCase()) ? c.toUpperCase() : undefined), {
+  maxLength: 2,
+  invalid: "Must be an ISO 3166-1 alpha-2 country code, e.g. FR",
+}).meta({ example: "FR" });
+export const citySchema = text().trim().min(1).max(MAX_CITY_LENGTH).meta({ example: "Paris" });
+
 // ---------------------------------------------------------------------------------------------
 // Projects
 
@@ -147,6 +159,34 @@ export const p256dhSchema = base64urlOf(65, "a 65-byte uncompressed P-256 point"
   description: "The subscription's P-256 public key (PushSubscription.getKey('p256dh')), base64url",
 });
 export const authSecretSchema = base64urlOf(16, "16 bytes").meta({ description: "The subscription's 16-byte auth secret, base64url" });
+/** PushSubscription.toJSON().keys */
+export const subscriptionKeysSchema = z
+  .object({ p256dh: p256dhSchema, auth: authSecretSchema })
+  .meta({ description: "The subscription's keys as PushSubscription.toJSON() gives them" });
+export const subscriptionExpirationTimeSchema = z
+  .number()
+  .nullable()
+  .optional()
+  .meta({ description: "PushSubscription.expirationTime (ms since the epoch, or null): accepted and ignored" });
+
+const KEYS_HINT = "give p256dh and auth, or keys: {p256dh, auth} as PushSubscription.toJSON() has them";
+
+/** A registration's keys come flat (p256dh, auth) or nested (keys), never both: one issue per missing or doubled field. */
+export function checkSubscriptionKeys(
+  v: { p256dh?: string | undefined; auth?: string | undefined; keys?: { p256dh: string; auth: string } | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (v.keys !== undefined) {
+    for (const field of ["p256dh", "auth"] as const) {
+      if (v[field] !== undefined) ctx.addIssue({ code: "custom", path: [field], message: `Given both ${field} and keys.${field}: ${KEYS_HINT}, not both` });
+    }
+    return;
+  }
+  for (const field of ["p256dh", "auth"] as const) {
+    if (v[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `Required: ${KEYS_HINT}` });
+  }
+}
+
 export const endpointSchema = storable(z.url({ protocol: /^https?$/, error: "Must be an https URL" }))
   .max(2048)
   .meta({ description: "The push service URL from the PushSubscription (https)" });
@@ -167,7 +207,9 @@ export const subscriberSchema = z.object({
   deviceType: z.string().nullable().meta({ description: "desktop, mobile, tablet, smarttv, console, wearable, embedded or xr" }),
   timezone: z.string().nullable(),
   language: z.string().nullable(),
-  country: z.string().nullable(),
+  country: z.string().nullable().meta({ description: "ISO 3166-1 alpha-2: as given at registration, else from the client IP (offline geo-IP)" }),
+  city: z.string().nullable().meta({ description: "As given at registration, else from the client IP (offline geo-IP)" }),
   createdAt: timestamp,
   updatedAt: timestamp,
+  lastSeenAt: timestamp.meta({ description: "Set at registration, identify and tag changes" }),
 });

@@ -59,7 +59,9 @@ export const passwordSchema = text().min(8, "Password must be at least 8 charact
 export const nameSchema = text().trim().min(1).max(200);
 
 export const paginationInput = {
-  limit: z.coerce.number().int().min(1).max(100).default(50).optional(),
+  /** Coerced so REST query strings (`?limit=5`) parse, but typed `number` for tRPC callers: the
+   *  type argument sets only the input type (plain `z.coerce.number()` is `unknown`), not the runtime. */
+  limit: z.coerce.number<number>().int().min(1).max(100).default(50).optional(),
   /** The `nextCursor` of the previous page; one the server did not issue is 400 (see the server's pagination). */
   cursor: text().max(200).optional(),
 };

@@ -99,15 +99,29 @@ export interface SubscribersTable {
   deviceType: string | null;
   timezone: string | null;
   language: string | null;
+  /** ISO 3166-1 alpha-2, uppercase: explicit at registration, else geo-IP. */
   country: string | null;
+  city: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Set at registration, identify and tag changes. Null only for a row written between 0006 and its backfill. */
+  lastSeenAt: string | null;
 }
 
 export interface SubscriberTagsTable {
   subscriberId: string;
   projectId: string;
   tag: string;
+}
+
+export interface SegmentsTable {
+  id: string;
+  projectId: string;
+  name: string;
+  /** JSON text: the segment's filters (canonical, as the contract's segmentFiltersSchema outputs them). */
+  filters: string;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export type MessageStatus = "pending" | "delivered" | "simulated" | "failed" | "skipped";
@@ -158,4 +172,5 @@ export interface DB {
   apiKeys: ApiKeysTable;
   subscribers: SubscribersTable;
   subscriberTags: SubscriberTagsTable;
+  segments: SegmentsTable;
 }

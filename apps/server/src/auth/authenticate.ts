@@ -1,5 +1,5 @@
 import { InvalidTokenError, peekClaims } from "@reachbell/auth";
-import { type AuthRule, type ProtectedRule, type Role, UNSTORABLE_TEXT_MESSAGE, isPublic, isStorableText, roleRank } from "@reachbell/contract";
+import { type AuthRule, type ProtectedRule, type Role, UNSTORABLE_TEXT_MESSAGE, isPublic, isStorableText, roleRank, wrongCredentialMessage } from "@reachbell/contract";
 import type { Context } from "../context";
 import { DomainError } from "../errors";
 import { verifyPartnerToken } from "./partner-tokens";
@@ -17,7 +17,14 @@ function bearerToken(ctx: Context): string | undefined {
   if (!h) return undefined;
   const m = /^Bearer\s+(\S+)$/i.exec(h);
   if (!m) throw new DomainError("INVALID_TOKEN");
+  // An API key where a JWT goes: say where it belongs instead of "Invalid or expired token".
+  if (/^rb_(live|test)_/.test(m[1]!)) throw new DomainError("API_KEY_IN_BEARER");
   return m[1];
+}
+
+/** 403 for a valid credential this route does not take, naming the ones it does. */
+function wrongCredential(rule: ProtectedRule): never {
+  throw new DomainError("FORBIDDEN", { message: wrongCredentialMessage(rule) });
 }
 
 type RawInput = () => Promise<unknown>;
@@ -48,7 +55,7 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: Ra
   // An API key is used when the route takes one, or when it is the only credential presented.
   if (apiKey !== undefined && (rule.accepts.includes("apiKey") || token === undefined)) {
     const state = await authenticateApiKey(ctx, apiKey, opts.freshApiKey === true);
-    if (!rule.accepts.includes("apiKey")) throw new DomainError("FORBIDDEN");
+    if (!rule.accepts.includes("apiKey")) wrongCredential(rule);
     return checkProject(state, ctx, getRawInput);
   }
   if (!token) throw new DomainError("NOT_AUTHENTICATED");
@@ -85,7 +92,7 @@ async function authenticateUserToken(rule: ProtectedRule, ctx: Context, token: s
   if (!user) throw new DomainError("INVALID_TOKEN");
 
   if (rule.accepts.includes("user")) return { principal: { kind: "user", userId } };
-  if (!rule.accepts.includes("member")) throw new DomainError("FORBIDDEN");
+  if (!rule.accepts.includes("member")) wrongCredential(rule);
 
   let orgId: unknown;
   if (rule.orgFrom === "input") {
@@ -119,7 +126,7 @@ async function authenticatePartnerToken(rule: ProtectedRule, ctx: Context, token
   const db = ctx.deps.database.db;
   if (claims.type === "partner") {
     if (rule.accepts.includes("partner")) return { principal: { kind: "partner", partnerId } };
-    if (!rule.accepts.includes("partnerTenant")) throw new DomainError("FORBIDDEN");
+    if (!rule.accepts.includes("partnerTenant")) wrongCredential(rule);
     const tenantRef = header(ctx, "reach-tenant-id");
     if (!tenantRef) throw new DomainError("MISSING_TENANT_HEADER");
     // Percent-decoded (http/tenant-header.ts), so it may hold a NUL: it names no tenant.
@@ -134,7 +141,7 @@ async function authenticatePartnerToken(rule: ProtectedRule, ctx: Context, token
     // A partner administers its tenants fully.
     return { principal: { kind: "partnerTenant", partnerId, orgId: org.id, role: "OWNER" }, org: { id: org.id, role: "OWNER" } };
   }
-  if (!rule.accepts.includes("tenant")) throw new DomainError("FORBIDDEN");
+  if (!rule.accepts.includes("tenant")) wrongCredential(rule);
   const org = await db
     .selectFrom("organizations")
     .select("id")

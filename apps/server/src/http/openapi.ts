@@ -1,7 +1,8 @@
-import { type AuthRule, type PrincipalKind, type ProcedureDef, contractEntries, isPublic } from "@reachbell/contract";
+import { type AuthRule, type PrincipalKind, type ProcedureDef, type ProtectedRule, contractEntries, isPublic } from "@reachbell/contract";
 import { generateOpenApiDocument } from "trpc-to-openapi";
 import { appRouter } from "../routers";
 import { API_PREFIX } from "./api-prefix";
+import { applyExamples } from "./openapi-examples";
 
 /** The security schemes of the API; which ones an operation lists comes from its contract entry. */
 export const SECURITY_SCHEMES = {
@@ -78,14 +79,148 @@ const RESPONSE_HEADERS = {
 const headerRefs = (names: (keyof typeof RESPONSE_HEADERS)[]) => Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }]));
 const COMMON_HEADERS = headerRefs(["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]);
 
+/** The document's tags, in the order the playground shows them; every contract tag must be here. */
+const TAGS: { name: string; description: string }[] = [
+  { name: "auth", description: "Dashboard accounts: register, log in (a dashboard JWT), the signed-in user" },
+  { name: "organizations", description: "Organizations and the caller's memberships" },
+  { name: "members", description: "Members of an organization and their roles (VIEWER < MEMBER < ADMIN < OWNER)" },
+  { name: "projects", description: "Projects (one website or app each): VAPID key pair, environment (live or sandbox), delivery policy" },
+  { name: "api-keys", description: "Project API keys (rb_live_… / rb_test_…) for your backend and the browser SDK" },
+  { name: "subscribers", description: "Web-push subscriptions of a project: register, identify, tag, read, unsubscribe" },
+  { name: "segments", description: "Saved segments (filters over a project's active subscribers) and live reach counts" },
+  { name: "transactional", description: "Send one push to a subscriber (by token) or to a user (by externalId)" },
+  { name: "messages", description: "Messages sent and their delivery outcome" },
+  { name: "partner", description: "Partner platforms: tenants (organizations owned by the partner), called with a partner JWT" },
+];
+
+/**
+ * No licence is declared anywhere in the repository (no LICENSE file, no `license` in package.json, nothing
+ * in the README): the document says so instead of naming one. Replace it when the project picks a licence.
+ */
+const LICENSE = { name: "UNLICENSED: no licence declared yet (all rights reserved)", identifier: "LicenseRef-UNLICENSED" };
+/** ReachBell is self-hosted: whoever runs the instance answers for it. */
+const CONTACT = { name: "The operator of this ReachBell instance" };
+
+/** Error responses whose body carries a field besides the envelope, holding the operation's output schema. */
+const ERROR_EXTRAS: Record<string, Record<string, { field: string; component: string; description: string }>> = {
+  "subscribers.register": {
+    "409": { field: "subscriber", component: "Subscriber", description: "Endpoint already registered: the envelope plus the existing subscriber" },
+  },
+};
+
+const roleText = (rule: ProtectedRule) => (rule.role ? ` (role ${rule.role} or above)` : "");
+
+/** How an operation authenticates, in words, from its contract rule (the description's "Authentication" line). */
+function authText(rule: AuthRule): string {
+  if (isPublic(rule)) return "none (public).";
+  const ways = rule.accepts.map((k) => {
+    switch (k) {
+      case "user":
+        return "a dashboard JWT (`Authorization: Bearer`)";
+      case "member":
+        return rule.orgFrom === "input"
+          ? `a dashboard JWT of a member of the organization \`orgId\`${roleText(rule)}`
+          : `a dashboard JWT + \`x-org-id\`${roleText(rule)}`;
+      case "apiKey":
+        return "a project API key (`x-api-key`)";
+      case "partner":
+        return "a partner JWT";
+      case "tenant":
+        return `a tenant JWT${roleText(rule)}`;
+      case "partnerTenant":
+        return `a partner JWT + \`reach-tenant-id\`${roleText(rule)}`;
+    }
+  });
+  return `${ways.join("; or ")}.`;
+}
+
+/** The x-org-id parameter of an operation whose `member` principal reads it: required only when nothing else is accepted. */
+function orgIdParameter(rule: ProtectedRule): Record<string, unknown> {
+  const others = rule.accepts.filter((k) => k !== "member");
+  const OTHER_TEXT: Record<PrincipalKind, string> = {
+    member: "",
+    apiKey: "an API key (x-api-key)",
+    tenant: "a tenant JWT",
+    partnerTenant: "a partner JWT + reach-tenant-id",
+    user: "a dashboard JWT for the user alone",
+    partner: "a partner JWT",
+  };
+  const description =
+    others.length === 0
+      ? "The organization to act in (its id). Required: this operation takes a dashboard JWT (Authorization: Bearer) only, and answers 403 without it."
+      : `Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with ${others.map((k) => OTHER_TEXT[k]).join(" or ")}.`;
+  return { in: "header", name: "x-org-id", required: others.length === 0, description, schema: { type: "string" } };
+}
+
+/**
+ * The request body schema with "exactly one of these fields" said as a `oneOf` of complete shapes, one per
+ * field, each without the others: a body with none matches no branch and one with two matches two, so both
+ * are refused, as the input's refine refuses them. Generated clients get a union of the two shapes.
+ */
+function exactlyOneOf(schema: Record<string, any>, fields: readonly string[], operationId: string): Record<string, any> {
+  const { properties = {}, required = [], type: _type, ...rest } = schema;
+  for (const f of fields) if (!(f in properties)) throw new Error(`${operationId}: exactlyOneOf names ${f}, which the input does not have`);
+  const common = Object.fromEntries(Object.entries<any>(properties).filter(([k]) => !fields.includes(k)));
+  return {
+    ...rest,
+    oneOf: fields.map((f) => ({
+      title: `By ${f}`,
+      type: "object",
+      properties: { [f]: properties[f], ...common },
+      required: [f, ...required.filter((r: string) => !fields.includes(r))],
+    })),
+  };
+}
+
+/** Every `$ref` string under a value. */
+function refsIn(value: unknown, out = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const v of value) refsIn(v, out);
+  else if (value && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === "$ref" && typeof v === "string") out.add(v);
+      else refsIn(v, out);
+    }
+  }
+  return out;
+}
+
+/** Drops the components nothing refers to (trpc-to-openapi's own `error.*` schemas, for one). Security schemes are referred to by name and kept. */
+function pruneUnreferencedComponents(doc: Record<string, any>): void {
+  const components: Record<string, Record<string, unknown>> = doc.components ?? {};
+  const { components: _c, ...rest } = doc;
+  const reached = refsIn(rest);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const ref of [...reached]) {
+      const m = /^#\/components\/([^/]+)\/(.+)$/.exec(ref);
+      const target = m ? components[m[1]!]?.[m[2]!] : undefined;
+      for (const inner of refsIn(target)) {
+        if (!reached.has(inner)) {
+          reached.add(inner);
+          grew = true;
+        }
+      }
+    }
+  }
+  for (const [section, entries] of Object.entries(components)) {
+    if (section === "securitySchemes") continue;
+    for (const name of Object.keys(entries)) if (!reached.has(`#/components/${section}/${name}`)) delete entries[name];
+    if (Object.keys(entries).length === 0) delete components[section];
+  }
+}
+
 function errorStatusesFor(def: ProcedureDef, method: string): string[] {
   // 400 on every operation: a malformed path (dot segments, bad percent-encoding) or cursor; 503 while
   // the database is unreachable.
   const s = ["400", "422", "429", "500", "503"];
   if (method !== "get" && method !== "delete") s.push("413", "415");
-  if (!isPublic(def.meta.auth)) s.push("401", "403");
+  // A wrong password is a 401 on a public operation.
+  if (!isPublic(def.meta.auth) || def.meta.operationId === "auth.login") s.push("401");
+  if (!isPublic(def.meta.auth)) s.push("403");
   if (def.meta.rest.path.includes("{") || !isPublic(def.meta.auth)) s.push("404");
   if (def.meta.successStatus === 201 || def.meta.operationId === "members.update" || def.meta.operationId === "members.remove" || def.meta.operationId === "partnerTenants.update") s.push("409");
+  // An Idempotency-Key whose first request is still in flight.
+  if (def.meta.operationId === "transactional.send") s.push("409");
   return [...new Set(s)].sort();
 }
 
@@ -104,6 +239,7 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
     securitySchemes: SECURITY_SCHEMES as any,
   }) as Record<string, any>;
   const byOperationId = new Map(contractEntries().map(([, def]) => [def.meta.operationId, def]));
+  doc.info = { ...doc.info, license: LICENSE, contact: CONTACT };
   // Every operation is served at both base paths (the partner documentation puts tenant routes under /api).
   doc.servers = [
     { url: baseUrl, description: "ReachBell API" },
@@ -116,6 +252,14 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
     for (const [method, op] of Object.entries<any>(methods)) {
       const def = byOperationId.get(op.operationId);
       if (!def) throw new Error(`operation ${op.operationId} has no contract entry`);
+      op.description = [def.meta.description, `**Authentication:** ${authText(def.meta.auth)}`, `**Rate-limit group:** \`${def.meta.rateLimit}\`.`]
+        .filter(Boolean)
+        .join("\n\n");
+      const body = op.requestBody?.content?.["application/json"];
+      if (def.meta.exactlyOneOf && body?.schema) body.schema = exactlyOneOf(body.schema, def.meta.exactlyOneOf, def.meta.operationId);
+      // The input object's own example (trpc-to-openapi rebuilds the body object without it): what /docs pre-fills.
+      const example = def.input.meta()?.example;
+      if (example !== undefined && body?.schema) body.schema = { ...body.schema, example };
       const security = securityFor(def.meta.auth);
       if (security.length > 0) op.security = security;
       else op.security = [];
@@ -123,19 +267,31 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
       const success = op.responses?.["200"];
       responses[String(def.meta.successStatus)] = { ...success, description: def.meta.successStatus === 201 ? "Created" : "OK", headers: COMMON_HEADERS };
       for (const status of errorStatusesFor(def, method)) {
+        const extra = ERROR_EXTRAS[def.meta.operationId]?.[status];
+        let schema: Record<string, unknown> = { $ref: "#/components/schemas/ErrorEnvelope" };
+        if (extra) {
+          // The output schema becomes a named component, shared by the success and this error response.
+          const output = success?.content?.["application/json"];
+          if (!output?.schema) throw new Error(`${def.meta.operationId}: no output schema for the ${status} body`);
+          doc.components.schemas[extra.component] = output.schema;
+          output.schema = { $ref: `#/components/schemas/${extra.component}` };
+          schema = {
+            allOf: [
+              { $ref: "#/components/schemas/ErrorEnvelope" },
+              { type: "object", required: [extra.field], properties: { [extra.field]: { $ref: `#/components/schemas/${extra.component}` } } },
+            ],
+          };
+        }
         responses[status] = {
-          description: ERROR_STATUSES[status],
+          description: extra?.description ?? ERROR_STATUSES[status],
           headers: status === "429" || status === "503" ? { ...COMMON_HEADERS, ...headerRefs(["Retry-After"]) } : COMMON_HEADERS,
-          content: { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } },
+          content: { "application/json": { schema } },
         };
       }
       op.responses = responses;
       const rule = def.meta.auth;
       if (!isPublic(rule) && rule.accepts.includes("member") && rule.orgFrom !== "input") {
-        op.parameters = [
-          ...(op.parameters ?? []),
-          { in: "header", name: "x-org-id", required: rule.accepts.length === 1, description: "Organization to act in (dashboard JWT)", schema: { type: "string" } },
-        ];
+        op.parameters = [...(op.parameters ?? []), orgIdParameter(rule)];
       }
       if (!isPublic(rule) && rule.accepts.includes("partnerTenant")) {
         op.parameters = [
@@ -154,5 +310,10 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
       }
     }
   }
+  const used = new Set(contractEntries().flatMap(([, def]) => def.meta.tags));
+  for (const tag of used) if (!TAGS.some((t) => t.name === tag)) throw new Error(`tag ${tag} has no description in TAGS (openapi.ts)`);
+  doc.tags = TAGS.filter((t) => used.has(t.name));
+  pruneUnreferencedComponents(doc);
+  applyExamples(doc); // request/response examples recorded from the HTTP tests (pnpm examples:update)
   return doc;
 }

@@ -6,6 +6,7 @@ import { partnerTenantsRouter } from "./partner-tenants";
 import { messagesRouter, transactionalRouter } from "./transactional";
 import { apiKeysRouter, projectsRouter } from "./projects";
 import { subscribersRouter } from "./subscribers";
+import { segmentsRouter } from "./segments";
 
 /** Mirrors the contract's structure one to one (checked by test/contract-conformance.test.ts). */
 export const appRouter = router({
@@ -17,6 +18,7 @@ export const appRouter = router({
   projects: projectsRouter,
   apiKeys: apiKeysRouter,
   subscribers: subscribersRouter,
+  segments: segmentsRouter,
   partnerTenants: partnerTenantsRouter,
 });
 

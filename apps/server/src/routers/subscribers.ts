@@ -7,7 +7,7 @@ const c = contract.subscribers;
 
 // Declared in the contract's order: static paths before /subscribers/{id} (first-declared-wins).
 export const subscribersRouter = router({
-  register: implement(c.register).mutation(({ ctx, input }) => subscribers.register(ctx.deps, scopeOf(ctx.auth), input)),
+  register: implement(c.register).mutation(({ ctx, input }) => subscribers.register(ctx.deps, scopeOf(ctx.auth), input, { ip: ctx.ip })),
   identify: implement(c.identify).mutation(({ ctx, input }) => subscribers.identify(ctx.deps, scopeOf(ctx.auth), input)),
   tags: implement(c.tags).mutation(({ ctx, input }) => subscribers.tags(ctx.deps, scopeOf(ctx.auth), input)),
   list: implement(c.list).query(({ ctx, input }) => subscribers.list(ctx.deps, scopeOf(ctx.auth), input)),

@@ -6,6 +6,7 @@ import type { Scope } from "../auth/principal";
 import type { Deps } from "../context";
 import { isUniqueViolation } from "../db-errors";
 import { DomainError } from "../errors";
+import { type GeoLocation, lookupGeoIp } from "../geoip";
 import { toSubscriber } from "../mappers";
 import { paginate } from "../pagination";
 import { parseUserAgent } from "../user-agent";
@@ -53,7 +54,7 @@ const getInProject = precompile<{ projectId: string; id: string }, SubscribersTa
 );
 // Every column (the type makes the list complete), so the insert writes exactly what `values(row)` did.
 const SUBSCRIBER_COLUMNS = Object.keys({
-  id: 1, projectId: 1, token: 1, endpoint: 1, p256dh: 1, auth: 1, externalId: 1, status: 1, userAgent: 1, browser: 1, os: 1, deviceType: 1, timezone: 1, language: 1, country: 1, createdAt: 1, updatedAt: 1,
+  id: 1, projectId: 1, token: 1, endpoint: 1, p256dh: 1, auth: 1, externalId: 1, status: 1, userAgent: 1, browser: 1, os: 1, deviceType: 1, timezone: 1, language: 1, country: 1, city: 1, createdAt: 1, updatedAt: 1, lastSeenAt: 1,
 } satisfies Record<keyof SubscribersTable, 1>) as (keyof SubscribersTable)[];
 const insertSubscriber = precompile<SubscribersTable & Record<string, unknown>, never>((db, p) =>
   (db as Kysely<DB>).insertInto("subscribers").values(Object.fromEntries(SUBSCRIBER_COLUMNS.map((c) => [c, p(c)])) as unknown as SubscribersTable),
@@ -76,11 +77,30 @@ function invalid(errors: { path: string; message: string }[]): never {
 export interface RegisterInput {
   projectId?: string | undefined;
   endpoint: string;
-  p256dh: string;
-  auth: string;
+  /** Either p256dh and auth flat, or keys (PushSubscription.toJSON()); the contract allows exactly one. */
+  p256dh?: string | undefined;
+  auth?: string | undefined;
+  keys?: { p256dh: string; auth: string } | undefined;
+  /** PushSubscription.expirationTime: accepted and ignored (push services report expiry by 404/410). */
+  expirationTime?: number | null | undefined;
   userAgent?: string | undefined;
   timezone?: string | undefined;
   language?: string | undefined;
+  /** ISO alpha-2, uppercase (the contract normalises it); wins over geo-IP. */
+  country?: string | undefined;
+  city?: string | undefined;
+}
+
+/**
+ * Where the subscriber is: what the client said wins; geo-IP fills the rest. A geo-IP city is only
+ * kept when its country agrees with the one given (a city of another country would contradict it).
+ */
+async function locate(deps: Deps, input: { country?: string | undefined; city?: string | undefined }, ip: string | undefined): Promise<GeoLocation> {
+  if (input.country !== undefined && input.city !== undefined) return { country: input.country, city: input.city };
+  const geo = await lookupGeoIp(deps.config.geoip, ip, deps.logger);
+  const country = input.country ?? geo?.country ?? null;
+  const city = input.city ?? (geo && (input.country === undefined || geo.country === input.country) ? geo.city : null);
+  return { country, city };
 }
 
 /**
@@ -88,17 +108,23 @@ export interface RegisterInput {
  * goes first (one round trip in the common case); when it collides, the existing row decides:
  * active → 409 with it, unsubscribed/expired → reactivated with the new keys.
  */
-export async function register(deps: Deps, scope: Scope, input: RegisterInput) {
-  const projectId = input.projectId ?? scope.projectId;
+export async function register(deps: Deps, scope: Scope, rawInput: RegisterInput, client: { ip?: string | undefined } = {}) {
+  const projectId = rawInput.projectId ?? scope.projectId;
   if (!projectId) throw new Error("register needs an API key's project");
+  const nested = rawInput.keys !== undefined;
+  const p256dh = rawInput.keys?.p256dh ?? rawInput.p256dh;
+  const auth = rawInput.keys?.auth ?? rawInput.auth;
+  if (p256dh === undefined || auth === undefined) throw new Error("register: the contract lets no input through without keys");
+  const input = { ...rawInput, p256dh, auth };
   const errors: { path: string; message: string }[] = [];
   const endpoint = checkEndpointUrl(input.endpoint, { allowInsecure: deps.config.pushAllowInsecureEndpoints });
   if (!endpoint.ok) errors.push({ path: "endpoint", message: endpoint.message });
-  if (!isValidP256PublicKey(input.p256dh)) errors.push({ path: "p256dh", message: "Must be base64url of a 65-byte uncompressed P-256 point that lies on the curve" });
+  if (!isValidP256PublicKey(p256dh)) errors.push({ path: nested ? "keys.p256dh" : "p256dh", message: "Must be base64url of a 65-byte uncompressed P-256 point that lies on the curve" });
   if (errors.length > 0) invalid(errors);
 
   const db = deps.database.db;
   const agent = input.userAgent === undefined ? undefined : parseUserAgent(input.userAgent);
+  const location = await locate(deps, input, client.ip);
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = deps.clock().toISOString();
     const row: SubscribersTable = {
@@ -116,9 +142,11 @@ export async function register(deps: Deps, scope: Scope, input: RegisterInput) {
       deviceType: agent?.deviceType ?? null,
       timezone: input.timezone ?? null,
       language: input.language ?? null,
-      country: null,
+      country: location.country,
+      city: location.city,
       createdAt: now,
       updatedAt: now,
+      lastSeenAt: now,
     };
     try {
       // Concurrent registrations share one SQLite commit (see WriteBatcher).
@@ -131,7 +159,9 @@ export async function register(deps: Deps, scope: Scope, input: RegisterInput) {
     if (!existing) continue; // deleted meanwhile (or a token collision): try again
     if (existing.status === "active") throw new DomainError("SUBSCRIBER_EXISTS", { extra: { subscriber: await withTags(db, existing) } });
     // Reactivate with the new keys; the status condition makes exactly one of several racing re-registrations win.
-    const changes: Partial<SubscribersTable> = { status: "active", p256dh: input.p256dh, auth: input.auth, updatedAt: now };
+    const changes: Partial<SubscribersTable> = { status: "active", p256dh: input.p256dh, auth: input.auth, updatedAt: now, lastSeenAt: now };
+    // Where it registers from now; an unknown location keeps the last known one.
+    if (location.country !== null || location.city !== null) Object.assign(changes, location);
     if (input.userAgent !== undefined) Object.assign(changes, { userAgent: input.userAgent, ...agent });
     if (input.timezone !== undefined) changes.timezone = input.timezone;
     if (input.language !== undefined) changes.language = input.language;
@@ -147,8 +177,8 @@ export async function identify(deps: Deps, scope: Scope, input: { token: string;
   const row = await scoped(db, scope).where("subscribers.token", "=", input.token).executeTakeFirst();
   if (!row) notFound();
   const updatedAt = deps.clock().toISOString();
-  await db.updateTable("subscribers").set({ externalId: input.externalId, updatedAt }).where("id", "=", row.id).execute();
-  return withTags(db, { ...row, externalId: input.externalId, updatedAt });
+  await db.updateTable("subscribers").set({ externalId: input.externalId, updatedAt, lastSeenAt: updatedAt }).where("id", "=", row.id).execute();
+  return withTags(db, { ...row, externalId: input.externalId, updatedAt, lastSeenAt: updatedAt });
 }
 
 /**
@@ -191,7 +221,7 @@ export async function tags(deps: Deps, scope: Scope, input: { token?: string | u
         }
       }
     }
-    for (const chunk of chunks(ids, 500)) await trx.updateTable("subscribers").set({ updatedAt: now }).where("id", "in", chunk).execute();
+    for (const chunk of chunks(ids, 500)) await trx.updateTable("subscribers").set({ updatedAt: now, lastSeenAt: now }).where("id", "in", chunk).execute();
     return ids;
   });
   const latest = await db.selectFrom("subscribers").selectAll().where("id", "=", ids[ids.length - 1]!).executeTakeFirst();

@@ -3,12 +3,17 @@ import { defineProcedure } from "../define";
 import {
   MAX_TAGS_PER_SUBSCRIBER,
   authSecretSchema,
+  checkSubscriptionKeys,
+  citySchema,
+  countrySchema,
   endpointSchema,
   externalIdSchema,
   languageSchema,
   p256dhSchema,
   subscriberSchema,
   subscriberStatusSchema,
+  subscriptionExpirationTimeSchema,
+  subscriptionKeysSchema,
   tagSchema,
   timezoneSchema,
 } from "../resources";
@@ -30,15 +35,22 @@ export const register = defineProcedure({
   auth: { accepts: ["apiKey"] },
   rateLimit: "ingest",
   successStatus: 201,
-  input: z.object({
-    projectId: projectId.optional().meta({ description: "Defaults to the API key's project; any other project is 403" }),
-    endpoint: endpointSchema,
-    p256dh: p256dhSchema,
-    auth: authSecretSchema,
-    userAgent: text().max(1024).optional().meta({ description: "navigator.userAgent: browser, OS and device type are derived from it" }),
-    timezone: timezoneSchema.optional(),
-    language: languageSchema.optional(),
-  }),
+  input: z
+    .object({
+      projectId: projectId.optional().meta({ description: "Defaults to the API key's project; any other project is 403" }),
+      endpoint: endpointSchema,
+      p256dh: p256dhSchema.optional().meta({ description: "Flat form of keys.p256dh (give either p256dh and auth, or keys)" }),
+      auth: authSecretSchema.optional().meta({ description: "Flat form of keys.auth (give either p256dh and auth, or keys)" }),
+      keys: subscriptionKeysSchema.optional(),
+      expirationTime: subscriptionExpirationTimeSchema,
+      userAgent: text().max(1024).optional().meta({ description: "navigator.userAgent: browser, OS and device type are derived from it" }),
+      timezone: timezoneSchema.optional(),
+      language: languageSchema.optional(),
+      country: countrySchema.optional().meta({ description: "ISO 3166-1 alpha-2 (stored uppercase); wins over the geo-IP guess from the client IP" }),
+      city: citySchema.optional().meta({ description: "Wins over the geo-IP guess from the client IP" }),
+    })
+    .meta({ description: "A PushSubscription as its toJSON() gives it ({endpoint, expirationTime, keys: {p256dh, auth}}), or with p256dh and auth flat" })
+    .superRefine(checkSubscriptionKeys),
   output: subscriberSchema,
 });
 
@@ -60,6 +72,7 @@ export const tags = defineProcedure({
   summary: `Add and remove tags (≤ 64 characters, ≤ ${MAX_TAGS_PER_SUBSCRIBER} per subscriber; over the limit is 422 and nothing changes). With externalId, applies to every subscriber of that user in the project.`,
   tags: ["subscribers"],
   rest: { method: "POST", path: "/subscribers/tags" },
+  exactlyOneOf: ["token", "externalId"],
   auth: { accepts: ["apiKey"] },
   rateLimit: "ingest",
   input: z

@@ -23,6 +23,10 @@ export const sendInput = z
   .refine((v) => (v.externalId === undefined) !== (v.token === undefined), {
     message: "Give exactly one of externalId or token",
     path: ["externalId"],
+  })
+  .meta({
+    // What the /docs playground pre-fills: a valid request (exactly one recipient, https URL).
+    example: { token: "tok_01HX0000000000000000000000", title: "Your order has shipped", body: "Order #1042 is on its way.", url: "https://shop.example.com/orders/1042" },
   });
 
 export const deliverySchema = z.object({
@@ -47,6 +51,9 @@ export const sendResultSchema = z.object({
 export const send = defineProcedure({
   operationId: "transactional.send",
   summary: "Send one push to a subscriber (by token) or to a user's active subscribers (by externalId)",
+  description:
+    "Give exactly one recipient: `token` (one subscriber) or `externalId` (every active subscriber of that user in the project); both or neither is 422. The outcome of each push is in `deliveries`; with an `rb_test_` key nothing is sent (`sandbox: true`).",
+  exactlyOneOf: ["externalId", "token"],
   tags: ["transactional"],
   rest: { method: "POST", path: "/transactional/send" },
   auth: { accepts: ["apiKey"] },

@@ -4,6 +4,8 @@ import * as m0002 from "./0002_projects_keys_subscribers_partners";
 import * as m0003 from "./0003_messages_idempotency";
 import * as m0004 from "./0004_partner_allowed_origins";
 import * as m0005 from "./0005_in_flight_leases";
+import * as m0006 from "./0006_audience";
+import * as m0007 from "./0007_segments";
 import type { Dialect } from "./util";
 
 export interface Migration {
@@ -18,4 +20,6 @@ export const migrations: Migration[] = [
   { name: "0003_messages_idempotency", up: m0003.up },
   { name: "0004_partner_allowed_origins", up: m0004.up },
   { name: "0005_in_flight_leases", up: m0005.up },
+  { name: "0006_audience", up: m0006.up },
+  { name: "0007_segments", up: m0007.up },
 ];
