@@ -69,7 +69,7 @@ describe("every string field of every contract input refuses NUL and lone surrog
 
   it("finds the string fields (the walk is not vacuous)", () => {
     const of = (op: string) => fields.filter((f) => f.name === op).map((f) => f.path.join("."));
-    expect(of("subscribers.register").sort()).toEqual(["auth", "endpoint", "language", "p256dh", "projectId", "timezone", "userAgent"]);
+    expect(of("subscribers.register").sort()).toEqual(["auth", "city", "country", "endpoint", "keys.auth", "keys.p256dh", "language", "p256dh", "projectId", "timezone", "userAgent"]);
     expect(of("subscribers.tags").sort()).toEqual(["add.0", "externalId", "remove.0", "token"]);
     expect(of("projects.update")).toEqual(expect.arrayContaining(["name", "timezone", "deliveryPolicy.quietHours.start", "deliveryPolicy.quietHours.end"]));
     expect(of("partnerTenants.list").sort()).toEqual(["cursor", "search"]);
