@@ -1,11 +1,10 @@
-import { request as httpRequest } from "node:http";
 import { TRPCClientError } from "@trpc/client";
 import { expect, it } from "vitest";
 import { DEFAULT_RATE_LIMITS } from "../src/env";
 import { setProjectRateLimits } from "../src/rate-limit/admin";
 import { addMember, rejection, trpcClient } from "./fixtures";
 import { projectWithKey } from "./project-fixtures";
-import { type ApiResponse, type TestServer, call, describeEachDb, expectEnvelope, registerAccount, uniqueEmail } from "./support";
+import { type ApiResponse, call, describeEachDb, expectEnvelope, rawRequest, registerAccount, uniqueEmail } from "./support";
 
 // SPEC §6 with the real numbers (600 default, 120 ingest, 10 auth per minute per client IP). The
 // server trusts one proxy hop, so each test is its own set of clients by X-Forwarded-For.
@@ -49,29 +48,6 @@ async function repeat(count: number, fn: (i: number) => Promise<ApiResponse>): P
   return out;
 }
 
-/** A raw HTTP request whose path is sent exactly as written (fetch would normalize it). */
-function rawRequest(server: TestServer, method: string, path: string, headers: Record<string, string>, body?: string): Promise<ApiResponse> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
-        let parsed: any = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 const { default: DEFAULT, ingest: INGEST, auth: AUTH } = DEFAULT_RATE_LIMITS;
 

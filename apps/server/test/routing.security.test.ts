@@ -1,4 +1,3 @@
-import { request as httpRequest } from "node:http";
 import { TRPC_ERROR_CODES_BY_KEY } from "@trpc/server/rpc";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RATE_LIMITS } from "../src/env";
@@ -6,7 +5,7 @@ import { pathRefusal } from "../src/http/path-guard";
 import { trpcClient } from "./fixtures";
 import { newPartner, newTenant, partnerJwt, uniqueExternalId } from "./partner-fixtures";
 import { projectWithKey } from "./project-fixtures";
-import { type ApiResponse, type TestServer, call, describeEachDb, expectEnvelope, registerAccount } from "./support";
+import { type ApiResponse, call, describeEachDb, expectEnvelope, rawRequest, registerAccount } from "./support";
 
 // Routing attacks an adversarial review found: a request target that makes one layer (the rate
 // limiter, the /api alias) read another operation than the router runs, or an id that changes the
@@ -24,30 +23,6 @@ const freshIp = () => {
 const from = (ip: string, headers: Record<string, string> = {}) => ({ "x-forwarded-for": ip, ...headers });
 const JSON_BODY = { "content-type": "application/json" };
 
-/** A raw HTTP request whose target is sent exactly as written. */
-function rawRequest(server: TestServer, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<ApiResponse> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
-      let text = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (text += d));
-      res.on("end", () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
-        let parsed: any = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed });
-      });
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 /** tRPC's error shape (see trpc.ts errorFormatter), with the response's request id. */
 function expectTrpcError(res: ApiResponse, status: number, code: keyof typeof TRPC_ERROR_CODES_BY_KEY, message: string) {

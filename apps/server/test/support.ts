@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import { type Server, request as httpRequest } from "node:http";
 import { type Database, type Dialect, createTestDb, testDialects } from "@reachbell/db";
 import { afterAll, beforeAll, describe } from "vitest";
 import { type App, createApp } from "../src/app";
@@ -96,6 +96,31 @@ export async function call<T = any>(
   }
   if (RECORDING) recordExample(method, path, { headers, body: opts.body, rawBody: opts.rawBody }, { status: res.status, body });
   return { status: res.status, headers: res.headers, body };
+}
+
+/** A raw HTTP request whose target is sent exactly as written (fetch would normalize `..` and `%2e`). */
+export function rawRequest(server: TestServer, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<ApiResponse> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (text += d));
+      res.on("end", () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
+        let parsed: any = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
+        resolve({ status: res.statusCode ?? 0, headers: h, body: parsed });
+      });
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
 }
 
 let counter = 0;
