@@ -31,6 +31,7 @@ import { newRequestId } from "./http/request-id";
 import { answerClientError } from "./http/client-error";
 import { type Logger, createLogger } from "./logger";
 import { appRouter } from "./routers";
+import { createFanout } from "./campaigns/engine";
 
 export interface CreateAppOptions {
   database: Database;
@@ -65,7 +66,7 @@ export function createApp(opts: CreateAppOptions): App {
   const outage = new DatabaseOutage(database, logger);
   const bus = opts.bus ?? (redis ? new RedisInvalidationBus(redis, logger) : new LocalInvalidationBus());
   const secrets = new SecretBox(config.encryptionKey);
-  const deps: Deps = {
+  const base: Omit<Deps, "fanout"> = {
     database,
     config,
     logger,
@@ -80,6 +81,7 @@ export function createApp(opts: CreateAppOptions): App {
       vapid: new VapidSigners({ secrets, config, bus }),
     },
   };
+  const deps: Deps = { ...base, fanout: createFanout(base) };
 
   const app = express();
   app.disable("x-powered-by");

@@ -7,6 +7,7 @@ import type { PushSender } from "@reachbell/push";
 import type { Config } from "./env";
 import type { VapidSigners } from "./push/vapid-signers";
 import type { Logger } from "./logger";
+import type { Fanout } from "./campaigns/fanout";
 
 /** Everything a handler may use, built once by createApp. */
 export interface Deps {
@@ -21,6 +22,8 @@ export interface Deps {
   /** Web Push: one sender (keep-alive pools per origin) and the projects' VAPID signers. */
   push: { sender: PushSender; vapid: VapidSigners };
   bus: InvalidationBus;
+  /** Campaign fan-out: the lifecycle tells it about state changes (campaigns/engine.ts). */
+  fanout: Fanout;
 }
 
 /** Per-request context, the same for tRPC and REST. */

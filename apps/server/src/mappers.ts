@@ -1,6 +1,6 @@
-import type { Role } from "@reachbell/contract";
+import type { MESSAGE_REASONS, Role } from "@reachbell/contract";
 import type { MembershipsTable, OrganizationsTable } from "@reachbell/db";
-import type { PushContent, SendReason } from "./push/deliver";
+import type { PushContent } from "./push/deliver";
 import { parseDeliveryPolicy } from "./push/delivery-policy";
 import { parseProjectRateLimits } from "./rate-limit/project-limits";
 
@@ -38,9 +38,10 @@ export function toMessage(row: import("@reachbell/db").MessagesTable) {
     projectId: row.projectId,
     subscriberId: row.subscriberId,
     kind: row.kind,
+    campaignId: row.campaignId ?? null,
     sandbox: row.mode === "sandbox",
     status: row.status,
-    reason: row.reason as SendReason | null,
+    reason: row.reason as (typeof MESSAGE_REASONS)[number] | null,
     pushStatus: row.pushStatus,
     payload,
     attempts: JSON.parse(row.attempts) as { at: string; status: number | null; error: string | null; durationMs: number }[],

@@ -7,12 +7,14 @@ import * as projects from "./procedures/projects";
 import * as apiKeys from "./procedures/api-keys";
 import * as subscribers from "./procedures/subscribers";
 import * as segments from "./procedures/segments";
+import * as campaigns from "./procedures/campaigns";
 import type { ProcedureDef } from "./define";
 
 export * from "./define";
 export * from "./errors";
 export * from "./schemas";
 export * from "./resources";
+export { MESSAGE_REASONS, MESSAGE_STATUSES, SEND_REASONS } from "./procedures/transactional";
 export { tenantSchema, tenantExternalIdSchema } from "./procedures/partner-tenants";
 export {
   segmentFiltersSchema,
@@ -23,6 +25,17 @@ export {
   MAX_SEGMENT_LIST,
   type SegmentFilters,
 } from "./procedures/segments";
+export {
+  campaignSchema,
+  campaignContentSchema,
+  campaignMessageSchema,
+  campaignStatsSchema,
+  CAMPAIGN_STATUSES,
+  CAMPAIGN_REASONS,
+  MAX_CAMPAIGN_ACTIONS,
+  SCHEDULE_MODES,
+  type CampaignContent,
+} from "./procedures/campaigns";
 
 /** Every procedure of the API, declared once. The server implements exactly these. */
 export const contract = {
@@ -54,6 +67,19 @@ export const contract = {
     get: segments.get,
     update: segments.update,
     delete: segments.remove,
+  },
+  // Static paths before /campaigns/{campaignId} (first-declared-wins routing).
+  campaigns: {
+    create: campaigns.create,
+    list: campaigns.list,
+    get: campaigns.get,
+    update: campaigns.update,
+    delete: campaigns.remove,
+    send: campaigns.sendNow,
+    pause: campaigns.pause,
+    resume: campaigns.resume,
+    cancel: campaigns.cancel,
+    messages: campaigns.messages,
   },
   transactional: { send: transactional.send },
   messages: { get: transactional.getMessage },

@@ -124,7 +124,40 @@ export interface SegmentsTable {
   updatedAt: string;
 }
 
-export type MessageStatus = "pending" | "delivered" | "simulated" | "failed" | "skipped";
+/** `queued`: a campaign recipient not yet claimed by a sender. */
+export type MessageStatus = "queued" | "pending" | "delivered" | "simulated" | "failed" | "skipped";
+
+export type CampaignStatus = "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+
+export interface CampaignsTable {
+  id: string;
+  projectId: string;
+  name: string;
+  status: CampaignStatus;
+  /** JSON text: {title, body, iconUrl, imageUrl, clickUrl, badge, actions} as given (UTM not applied). */
+  content: string;
+  /** JSON text: {filters} or {savedSegmentId}, as given. */
+  segment: string;
+  /** JSON text: the filters the fan-out uses, frozen when sending starts. */
+  audienceFilters: string | null;
+  scheduleMode: "immediate" | "scheduled" | "draft";
+  sendAt: string | null;
+  timezone: string | null;
+  /** JSON text: {source, medium, campaign} or null. */
+  utm: string | null;
+  ttl: number | null;
+  urgency: "very-low" | "low" | "normal" | "high" | null;
+  /** The last subscriber id already given a message row (the audience is walked in id order). */
+  cursor: string | null;
+  /** 1 once the whole audience has message rows. */
+  audienceDone: number;
+  /** Message rows written so far (the audience once audienceDone). */
+  audienceCount: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+}
 
 export interface MessagesTable {
   id: string;
@@ -145,6 +178,12 @@ export interface MessagesTable {
   durationMs: number | null;
   /** While `pending`: until when the sending instance holds it (renewed as it runs); past it, a sweep settles it. */
   leaseExpiresAt: string | null;
+  /** The campaign this message belongs to (null for transactional). */
+  campaignId: string | null;
+  /** A queued campaign recipient deferred by quiet hours: not claimed before this instant. */
+  notBefore: string | null;
+  displayedAt: string | null;
+  clickedAt: string | null;
 }
 
 export interface IdempotencyKeysTable {
@@ -173,4 +212,5 @@ export interface DB {
   subscribers: SubscribersTable;
   subscriberTags: SubscriberTagsTable;
   segments: SegmentsTable;
+  campaigns: CampaignsTable;
 }

@@ -3,6 +3,9 @@ import { defineProcedure } from "../define";
 import { idOf, storable, text, timestamp } from "../schemas";
 
 export const SEND_REASONS = ["subscriber_not_found", "subscriber_unsubscribed", "frequency_capped", "quiet_hours", "provider_error"] as const;
+/** A stored message's reasons: a send's, plus the campaign-only ones. */
+export const MESSAGE_REASONS = [...SEND_REASONS, "campaign_cancelled", "subscription_expired"] as const;
+export const MESSAGE_STATUSES = ["queued", "pending", "delivered", "simulated", "failed", "skipped"] as const;
 
 const httpsUrl = storable(z.url({ protocol: /^https?$/ })).max(2048);
 
@@ -75,9 +78,10 @@ export const messageSchema = z.object({
   projectId: z.string(),
   subscriberId: z.string().nullable(),
   kind: z.enum(["transactional", "campaign"]),
+  campaignId: z.string().nullable().meta({ description: "The campaign this message belongs to (null for a transactional send)" }),
   sandbox: z.boolean(),
-  status: z.enum(["pending", "delivered", "simulated", "failed", "skipped"]),
-  reason: z.enum(SEND_REASONS).nullable(),
+  status: z.enum(MESSAGE_STATUSES).meta({ description: "`queued`: a campaign recipient not sent yet" }),
+  reason: z.enum(MESSAGE_REASONS).nullable(),
   pushStatus: z.number().int().nullable(),
   payload: z.object({
     title: z.string(),

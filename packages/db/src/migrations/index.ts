@@ -6,6 +6,7 @@ import * as m0004 from "./0004_partner_allowed_origins";
 import * as m0005 from "./0005_in_flight_leases";
 import * as m0006 from "./0006_audience";
 import * as m0007 from "./0007_segments";
+import * as m0008 from "./0008_campaigns";
 import type { Dialect } from "./util";
 
 export interface Migration {
@@ -22,4 +23,5 @@ export const migrations: Migration[] = [
   { name: "0005_in_flight_leases", up: m0005.up },
   { name: "0006_audience", up: m0006.up },
   { name: "0007_segments", up: m0007.up },
+  { name: "0008_campaigns", up: m0008.up },
 ];
