@@ -162,7 +162,7 @@ interface SinkCount {
   connections: number;
 }
 
-async function startSink(): Promise<{ origin: string; count(): Promise<SinkCount>; stop(): void; dir: string }> {
+export async function startSink(): Promise<{ origin: string; count(): Promise<SinkCount>; stop(): void; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "rb-sink-"));
   execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "1", "-subj", "/CN=127.0.0.1"], { stdio: "ignore" });
   const child = fork(self, ["--sink"], { env: { ...process.env, SINK_CERT_DIR: dir }, execArgv: ["--import", "tsx"] });

@@ -29,6 +29,8 @@ import { buildOpenApiDocument } from "./http/openapi";
 import { clientIp } from "./http/client-ip";
 import { newRequestId } from "./http/request-id";
 import { answerClientError } from "./http/client-error";
+import { campaignExport } from "./http/campaign-export";
+import { sdkAssets } from "./http/sdk-assets";
 import { type Logger, createLogger } from "./logger";
 import { appRouter } from "./routers";
 import { createFanout } from "./campaigns/engine";
@@ -130,6 +132,7 @@ export function createApp(opts: CreateAppOptions): App {
     res.json(openApiDoc);
   });
   side.use(docsRouter());
+  side.use(sdkAssets({ logger }));
 
   // tRPC for the dashboard. Before the JSON parser: tRPC reads its own bodies.
   side.use(
@@ -149,7 +152,7 @@ export function createApp(opts: CreateAppOptions): App {
   );
   // A superset of the side routes' paths (Express matches them case-insensitively; an absolute-form
   // request target is matched by its path, so anything not starting with "/" goes through too).
-  const SIDE_PATHS = /^\/(healthz|openapi\.json|docs|trpc)/i;
+  const SIDE_PATHS = /^\/(healthz|openapi\.json|docs|trpc|sdk\/)/i;
 
   // REST for integrators. express.json runs first so `application/json; charset=utf-8` bodies are read.
   const json = express.json({ limit: config.bodyLimitBytes, type: ["application/json", "application/*+json"] });
@@ -183,9 +186,11 @@ export function createApp(opts: CreateAppOptions): App {
       rest(req, res).catch(next);
     });
   };
+  // The CSV export streams from its own handler (behind the same guard), ahead of the REST middleware.
+  const exportCsv = campaignExport((req, res) => createContext({ req, res }), logger);
   const route = (req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (req.url[0] !== "/" || SIDE_PATHS.test(req.url)) side(req, res, (err?: unknown) => (err ? next(err) : restChain(req, res, next)));
-    else restChain(req, res, next);
+    else exportCsv(req, res, (err?: unknown) => (err ? next(err) : restChain(req, res, next)));
   };
 
   // Before everything that does work (tRPC, body parsing, REST): a rejected request does none.

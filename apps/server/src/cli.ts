@@ -2,7 +2,9 @@ import { parseArgs } from "node:util";
 import { SecretBox, parseDuration } from "@reachbell/auth";
 import { type Database, createDb, migrateToLatest } from "@reachbell/db";
 import { type Config, ConfigError, loadConfig, loadDotEnv } from "./env";
+import { createApp } from "./app";
 import { parseOriginList } from "./http/origins";
+import { createLogger } from "./logger";
 import { setProjectRateLimitsCommand } from "./rate-limit/admin";
 import { type PartnerStore, createPartner, deletePartner, listPartners, rotatePartnerSecret, setPartnerOrigins } from "./services/partners";
 
@@ -11,6 +13,7 @@ import { type PartnerStore, createPartner, deletePartner, listPartners, rotatePa
 
 const USAGE = `usage: reachbell <command>
   migrate                                        apply pending database migrations
+  worker                                         run only the campaign fan-out (no HTTP API); stops on SIGTERM/SIGINT
   partner create --name NAME                     create a partner; prints {"partnerId","secret"} (the secret is shown only once)
   partner list                                   list partners and their secrets' validity (never the secrets)
   partner rotate-secret --id ID [--overlap 24h]  issue a new secret; the current ones keep verifying for the overlap (0 = stop now)
@@ -119,6 +122,32 @@ async function project(argv: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * The fan-out alone, for operators who scale workers apart from the API: the same engine the server
+ * starts (FANOUT is ignored: running it is the point), on the configured database, until a signal.
+ */
+async function worker(): Promise<number> {
+  const base = loadConfigForCli();
+  const config = { ...base, fanout: { ...base.fanout, enabled: true } };
+  const logger = createLogger(config.logLevel);
+  const database = createDb(config.databaseUrl, { timeouts: config.databaseTimeouts });
+  await migrateToLatest(database.db, database.dialect);
+  // createApp builds the dependencies (push sender, VAPID signers, clock) without listening.
+  const app = createApp({ database, config, logger });
+  await app.deps.fanout.start();
+  logger.info("fan-out worker running", { database: database.description });
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  logger.info("shutting down", { signal });
+  await app.deps.fanout.stop();
+  await app.close().catch(() => {});
+  await database.destroy();
+  logger.info("stopped");
+  return 0;
+}
+
 /** Opens the configured database (migrated, as the server would), runs `fn`, closes it. */
 async function run<T>(fn: (store: PartnerStore) => Promise<T>): Promise<T> {
   const config = loadConfigForCli();
@@ -138,6 +167,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     });
   }
+  if (command === "worker") return worker();
   if (command === "partner") return partner(rest);
   if (command === "project") return project(rest);
   if (command === "help" || command === "--help" || command === "-h") {

@@ -47,7 +47,48 @@ export interface Config {
   redisCommandTimeoutMs: number;
   /** Country/city from the client IP at registration: the bundled DB-IP files, one .mmdb file (GEOIP_DB), or off. */
   geoip: GeoIpSetting;
+  /** The campaign fan-out engine (campaigns/engine.ts); see README "Campaigns: how the fan-out runs". */
+  fanout: FanoutConfig;
 }
+
+export interface FanoutConfig {
+  /** FANOUT: whether this process runs the engine (off for API-only instances; the lifecycle still works). */
+  enabled: boolean;
+  /** FANOUT_BATCH_SIZE: recipients given message rows per keyset step. */
+  batchSize: number;
+  /** FANOUT_CHUNK_SIZE: queued rows one sender claims at a time (pause/cancel wait for at most one chunk). */
+  chunkSize: number;
+  /** FANOUT_SEND_CONCURRENCY: pushes in flight per chunk. */
+  sendConcurrency: number;
+  /** FANOUT_LANES: slices this instance runs at once (across campaigns). */
+  lanes: number;
+  /** FANOUT_CHAINS: job chains per campaign, so several instances (lanes) share one campaign. */
+  chains: number;
+  /** FANOUT_SLICE_MS: work one job does before handing the campaign back to the queue (fairness). */
+  sliceMs: number;
+  /** FANOUT_POLL_MS: scheduler tick, and the longest an idle campaign (deferred rows only) or an empty queue waits. */
+  pollMs: number;
+  /** FANOUT_MAX_ATTEMPTS: push attempts per recipient (429/5xx/network) before failed/provider_error. */
+  maxAttempts: number;
+  /** FANOUT_STALL_SECONDS: a sending campaign with no slice for this long is re-enqueued by the supervisor. */
+  stallSeconds: number;
+  /** FANOUT_QUEUE_SCHEMA: PostgreSQL schema of the pg-boss tables. */
+  queueSchema: string;
+}
+
+export const DEFAULT_FANOUT: FanoutConfig = {
+  enabled: true,
+  batchSize: 1000,
+  chunkSize: 250,
+  sendConcurrency: 64,
+  lanes: 2,
+  chains: 2,
+  sliceMs: 1000,
+  pollMs: 1000,
+  maxAttempts: 5,
+  stallSeconds: 20,
+  queueSchema: "pgboss",
+};
 
 export interface DatabaseTimeouts {
   /** Opening a connection, and waiting for a free pooled one. */
@@ -103,6 +144,17 @@ const schema = z.object({
   DB_HEALTH_TIMEOUT_MS: millis(100, 60_000, DEFAULT_DATABASE_TIMEOUTS.pingMs),
   REDIS_COMMAND_TIMEOUT_MS: millis(20, 60_000, DEFAULT_REDIS_COMMAND_TIMEOUT_MS),
   GEOIP_DB: z.string().optional(),
+  FANOUT: z.enum(["on", "off"]).default("on"),
+  FANOUT_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(DEFAULT_FANOUT.batchSize),
+  FANOUT_CHUNK_SIZE: z.coerce.number().int().min(1).max(5000).default(DEFAULT_FANOUT.chunkSize),
+  FANOUT_SEND_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(DEFAULT_FANOUT.sendConcurrency),
+  FANOUT_LANES: z.coerce.number().int().min(1).max(64).default(DEFAULT_FANOUT.lanes),
+  FANOUT_CHAINS: z.coerce.number().int().min(1).max(64).default(DEFAULT_FANOUT.chains),
+  FANOUT_SLICE_MS: millis(50, 60_000, DEFAULT_FANOUT.sliceMs),
+  FANOUT_POLL_MS: millis(10, 60_000, DEFAULT_FANOUT.pollMs),
+  FANOUT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(DEFAULT_FANOUT.maxAttempts),
+  FANOUT_STALL_SECONDS: z.coerce.number().int().min(2).max(3600).default(DEFAULT_FANOUT.stallSeconds),
+  FANOUT_QUEUE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase PostgreSQL identifier").default(DEFAULT_FANOUT.queueSchema),
 });
 
 export class ConfigError extends Error {
@@ -226,6 +278,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     else warnings.push("PUSH_ALLOW_INSECURE_ENDPOINTS is on: push endpoints on http: and private addresses are allowed (testing only).");
   }
 
+  // The supervisor must not take a live campaign for a stalled one: a slice plus an idle wait fit well inside.
+  if (e.FANOUT_STALL_SECONDS * 1000 < 2 * (e.FANOUT_SLICE_MS + e.FANOUT_POLL_MS)) problems.push("FANOUT_STALL_SECONDS: must be at least twice FANOUT_SLICE_MS + FANOUT_POLL_MS");
   if (problems.length > 0 || !jwtSecret || !encryptionKey) throw new ConfigError(problems);
   const trustProxy = e.TRUST_PROXY === "true" ? 1 : e.TRUST_PROXY === "false" ? false : Number(e.TRUST_PROXY) || false;
   return {
@@ -252,6 +306,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       databaseTimeouts: { connectMs: e.DB_CONNECT_TIMEOUT_MS, queryMs: e.DB_QUERY_TIMEOUT_MS, pingMs: e.DB_HEALTH_TIMEOUT_MS },
       redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
       geoip,
+      fanout: {
+        enabled: e.FANOUT === "on",
+        batchSize: e.FANOUT_BATCH_SIZE,
+        chunkSize: e.FANOUT_CHUNK_SIZE,
+        sendConcurrency: e.FANOUT_SEND_CONCURRENCY,
+        lanes: e.FANOUT_LANES,
+        chains: e.FANOUT_CHAINS,
+        sliceMs: e.FANOUT_SLICE_MS,
+        pollMs: e.FANOUT_POLL_MS,
+        maxAttempts: e.FANOUT_MAX_ATTEMPTS,
+        stallSeconds: e.FANOUT_STALL_SECONDS,
+        queueSchema: e.FANOUT_QUEUE_SCHEMA,
+      },
     },
   };
 }
@@ -298,6 +365,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     redisCommandTimeoutMs: DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     // Off unless a suite turns it on: most suites send public X-Forwarded-For addresses and need no 60 MB database.
     geoip: "off",
+    // Tests start the engine themselves (app.deps.fanout.start()); fast ticks so they never wait long.
+    fanout: { ...DEFAULT_FANOUT, pollMs: 50, sliceMs: 200, stallSeconds: 5 },
     ...overrides,
   };
 }

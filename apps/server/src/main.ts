@@ -50,6 +50,9 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   logger.info("listening", { url, port: config.port });
+  // The campaign fan-out (FANOUT=off: API only; on PostgreSQL the queue is still opened so starting a
+  // campaign enqueues its job for the worker instances).
+  await app.deps.fanout.start();
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the database, exit 0.
   let stopping = false;
@@ -63,7 +66,11 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, 10_000);
     force.unref();
+    // Now, alongside the HTTP drain: no new slices; running ones finish their chunk and record it
+    // before the database closes below.
+    const fanoutStopped = app.deps.fanout.stop().catch((e: unknown) => logger.warn("stopping the fan-out failed", { error: e instanceof Error ? e.message : String(e) }));
     server.close(async () => {
+      await fanoutStopped;
       await app.close().catch(() => {});
       await database.destroy().catch(() => {});
       logger.info("stopped");

@@ -1,4 +1,4 @@
-import type { ProcedureDef } from "@reachbell/contract";
+import type { ProcedureDef, SubscriptionDef } from "@reachbell/contract";
 import { initTRPC } from "@trpc/server";
 import type { OpenApiMeta } from "trpc-to-openapi";
 import type { z } from "zod";
@@ -10,7 +10,7 @@ import { isForeignKeyViolation } from "./db-errors";
 import { describeError } from "./errors";
 
 /** tRPC meta: the OpenAPI block trpc-to-openapi reads, plus the contract entry it came from. */
-export type Meta = OpenApiMeta & { contract?: ProcedureDef };
+export type Meta = OpenApiMeta & { contract?: ProcedureDef | SubscriptionDef };
 
 const t = initTRPC
   .context<Context>()
@@ -84,4 +84,13 @@ export function implement<D extends ProcedureDef>(def: D) {
     })
     .input(def.input as CallerInput<D["input"]>)
     .output(def.output as D["output"]);
+}
+
+/**
+ * Starts the implementation of one contract subscription (SSE on /trpc; no REST route, so no OpenAPI
+ * block). The contract's `output` types each yielded item; tRPC's `.output()` would describe the
+ * iterable as a whole, so it is not set here.
+ */
+export function implementSubscription<D extends SubscriptionDef>(def: D) {
+  return base.meta({ contract: def }).input(def.input as D["input"]);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type ProcedureDef, type ProtectedRule, type Role, contractEntries, isPublic, roleRank } from "@reachbell/contract";
+import { type ProcedureDef, type ProtectedRule, type Role, type SubscriptionDef, contractEntries, isPublic, roleRank, subscriptionEntries } from "@reachbell/contract";
 import { type Dialect, newId, testDialects } from "@reachbell/db";
 import { type PushServicePeer, startPushServicePeer } from "@reachbell/push/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,9 @@ interface WorldProject {
   vapidPublicKey: string;
   segmentId: string;
   segmentName: string;
+  /** A draft campaign of the project (to the segment above). */
+  campaignId: string;
+  campaignName: string;
 }
 interface WorldOrg {
   name: OrgName;
@@ -159,6 +162,15 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
     if (!sent.messageId) throw new Error(`world: no message for ${name}: ${JSON.stringify(sent)}`);
     const segmentName = `Segment ${name} ${tag()}`;
     const segment = await must(call(server, "POST", "/segments", { ...(await auth(org)), body: { projectId: project.id, name: segmentName, filters: {} } }), 201, `segment of ${name}`);
+    const campaignName = `Campaign ${name} ${tag()}`;
+    const campaign = await must(
+      call(server, "POST", "/campaigns", {
+        ...(await auth(org)),
+        body: { projectId: project.id, name: campaignName, content: { title: "t", body: "b" }, segment: { savedSegmentId: segment.id }, schedule: { mode: "draft" } },
+      }),
+      201,
+      `campaign of ${name}`,
+    );
     return {
       name,
       id: project.id,
@@ -173,6 +185,8 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
       vapidPublicKey: project.vapidPublicKey,
       segmentId: segment.id,
       segmentName,
+      campaignId: campaign.id,
+      campaignName,
     };
   };
   const projects: Record<ProjectName, WorldProject> = {
@@ -192,7 +206,7 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
   for (const org of Object.values(orgs)) add(`org:${org.name}`, org.id, org.label, org.externalId);
   for (const p of Object.values(projects)) {
     const org = p.name.split(".")[0] as OrgName;
-    add(`project:${p.name}`, p.id, p.label, p.keyId, p.key, p.subscriberId, p.subscriberToken, p.endpoint, p.messageId, p.vapidPublicKey, p.segmentId, p.segmentName, orgs[org].id, orgs[org].label);
+    add(`project:${p.name}`, p.id, p.label, p.keyId, p.key, p.subscriberId, p.subscriberToken, p.endpoint, p.messageId, p.vapidPublicKey, p.segmentId, p.segmentName, p.campaignId, p.campaignName, orgs[org].id, orgs[org].label);
   }
   add("partner:P1", partners.P1.partnerId, partners.P1.secret);
   add("partner:P2", partners.P2.partnerId, partners.P2.secret);
@@ -262,7 +276,7 @@ async function headersFor(c: Credential, w: World): Promise<Record<string, strin
 // ---------------------------------------------------------------------------------------------
 // Requests: path parameters and body fields that name resources, filled from the world.
 
-type RefKind = "org" | "project" | "key" | "member" | "subscriber" | "subscriberToken" | "message" | "tenant" | "segment";
+type RefKind = "org" | "project" | "key" | "member" | "subscriber" | "subscriberToken" | "message" | "tenant" | "segment" | "campaign";
 interface Ref {
   kind: RefKind;
   value: string;
@@ -280,6 +294,7 @@ function refKindOf(path: string, param: string): RefKind {
   if (param === "memberId") return "member";
   if (param === "idOrExternalId") return "tenant";
   if (param === "segmentId") return "segment";
+  if (param === "campaignId") return "campaign";
   if (param === "id" && path.startsWith("/subscribers/")) return "subscriber";
   if (param === "id" && path.startsWith("/messages/")) return "message";
   throw new Error(`authorization matrix: no resource kind for {${param}} in ${path}: teach refKindOf()`);
@@ -322,6 +337,8 @@ class Refs {
         return at(p.messageId);
       case "segment":
         return at(p.segmentId);
+      case "campaign":
+        return at(p.campaignId);
       case "tenant":
         return at(org.externalId ?? org.id, org.id, null);
     }
@@ -366,10 +383,21 @@ const SAMPLES: Record<string, Sample> = {
   // Unsubscribing keeps the subscriber (status only), so the shared world survives it.
   "subscribers.unsubscribe": { isolate: false },
   "transactional.send": { body: (c) => ({ token: c.ref("subscriberToken"), title: "Hi", body: "There" }), isolate: false, outOfScopeStatus: 200 },
+  // Idempotent (first timestamp wins): the shared world survives it.
+  "events.notifications": { body: (c) => ({ messageId: c.ref("message"), token: c.ref("subscriberToken"), type: "displayed" }), isolate: false },
   "segments.create": { body: (c) => ({ projectId: c.ref("project"), name: "Matrix segment", filters: { platform: ["desktop"] } }), isolate: false },
   "segments.list": { body: (c) => ({ projectId: c.ref("project") }) },
   "segments.count": { body: (c) => ({ projectId: c.ref("project"), filters: { tags: ["matrix"] } }), isolate: false },
   "segments.update": { body: () => ({ name: "Renamed segment" }), isolate: false },
+  "campaigns.create": {
+    body: (c) => ({ projectId: c.ref("project"), name: "Matrix campaign", content: { title: "t", body: "b" }, segment: { filters: {} }, schedule: { mode: "draft" } }),
+    isolate: false,
+  },
+  "campaigns.list": { body: (c) => ({ projectId: c.ref("project") }) },
+  "campaigns.update": { body: () => ({ name: "Renamed campaign" }), isolate: false },
+  // The world's campaign is a draft: pausing or resuming it is a conflict once the caller is let through.
+  "campaigns.pause": { okStatus: 409, isolate: false },
+  "campaigns.resume": { okStatus: 409, isolate: false },
   "partnerTenants.create": { body: (c) => ({ externalId: c.unique("mx"), name: "Matrix tenant" }), isolate: false },
   "partnerTenants.update": { body: () => ({ name: "Renamed tenant" }), isolate: false },
 };
@@ -498,6 +526,34 @@ function leaks(body: unknown, v: Variant, w: World): string[] {
   return found;
 }
 
+/**
+ * A subscription has no REST route: it is opened over SSE at /trpc/<path>. The first event says how
+ * the guard decided: a data event ("ok") or a serialized error carrying the HTTP status it stands for.
+ */
+async function openSubscription(server: TestServer, path: string, input: Record<string, unknown>, headers: Record<string, string>): Promise<{ status: number | "ok"; body: unknown }> {
+  const abort = new AbortController();
+  const res = await fetch(`${server.url}/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers: { ...headers, accept: "text/event-stream" }, signal: abort.signal });
+  if (!res.ok || !res.body) return { status: res.status, body: await res.text() };
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      for (const block of text.split("\n\n").slice(0, -1)) {
+        const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (data === undefined || event === "connected" || event === "ping") continue;
+        const body = JSON.parse(data);
+        if (event === "serialized-error") return { status: body?.data?.httpStatus ?? 500, body };
+        if (event === "message") return { status: "ok", body };
+      }
+    }
+  } finally {
+    abort.abort();
+  }
+  return { status: 500, body: text };
+}
+
 // ---------------------------------------------------------------------------------------------
 
 const entries = contractEntries();
@@ -564,6 +620,31 @@ for (const dialect of testDialects()) {
         }
         expect(calls).toBeGreaterThanOrEqual(VARIANTS.length);
         expect(failures, `${path}: ${failures.length} cell(s) of the matrix disagree with SPEC §2`).toEqual([]);
+      });
+    }
+
+    // Subscriptions (no REST route): the same reference model, over SSE. Reads only, on the shared world.
+    for (const [path, sub] of subscriptionEntries()) {
+      it(`${sub.meta.operationId}: subscription over SSE`, async () => {
+        const def = sub as unknown as ProcedureDef & SubscriptionDef;
+        const failures: string[] = [];
+        const seen = new Set<number | "ok">();
+        for (const v of VARIANTS) {
+          for (const side of ["own", "foreign"] as const) {
+            const refs = new Refs(world, v.family, side);
+            const input = { campaignId: refs.pick(refKindOf(path, "campaignId")) };
+            const expected = expectedOutcome(def, v, { method: "GET", path, refs: refs.list }, world);
+            const res = await openSubscription(server, path, input, await headersFor(v.credential, world));
+            seen.add(res.status);
+            const where = `${v.name} / ${side} → ${path}`;
+            if (res.status !== expected) failures.push(`${where}: expected ${expected}, got ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+            const leaked = leaks(res.body, v, world);
+            if (leaked.length > 0) failures.push(`${where}: leaks ${leaked.join(", ")}`);
+          }
+        }
+        expect(failures, `${path}: ${failures.length} cell(s) disagree with SPEC §2`).toEqual([]);
+        // The model was exercised both ways: opened for some principals, refused (each way) for others.
+        expect([...seen]).toEqual(expect.arrayContaining(["ok", 401, 403, 404]));
       });
     }
 

@@ -1,11 +1,11 @@
-import { type ProcedureDef, contract, contractEntries, isPublic } from "@reachbell/contract";
+import { type ProcedureDef, type SubscriptionDef, contract, contractEntries, isPublic, subscriptionEntries } from "@reachbell/contract";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../src/routers";
 import { type TestServer, call, startServer } from "./support";
 
 interface ProcDef {
   type: "query" | "mutation" | "subscription";
-  meta?: { contract?: ProcedureDef; openapi?: { method: string; path: string; protect?: boolean; operationId?: string } };
+  meta?: { contract?: ProcedureDef | SubscriptionDef; openapi?: { method: string; path: string; protect?: boolean; operationId?: string } };
   inputs: unknown[];
 }
 
@@ -15,6 +15,9 @@ const procedures = (): [string, ProcDef][] =>
 
 /** trpc-to-openapi's matcher: `{param}` is one non-empty segment, case-insensitive, whole path. */
 const pathRegExp = (path: string) => new RegExp(`^${path.replace(/\{(.+?)\}/g, "[^/]+")}$`, "i");
+
+/** Contract entries tRPC implements: every one but downloads (streamed by Express handlers, see http/campaign-export.ts). */
+const routerEntries = (): [string, ProcedureDef | SubscriptionDef][] => [...contractEntries().filter(([, d]) => d.kind !== "download"), ...subscriptionEntries()];
 
 /** A concrete URL path for a route, with each parameter filled by a value no static segment uses. */
 const concrete = (path: string) => path.replace(/\{(.+?)\}/g, (_, name: string) => `probe_${name}_01J0000000000000000000000`);
@@ -38,6 +41,12 @@ describe("contract conformance", () => {
     const procs = procedures();
     for (const [path, def] of contractEntries()) {
       const impls = procs.filter(([, p]) => p.meta?.contract === def);
+      if (def.kind === "download") {
+        // Served by its Express handler behind the same guard (the mounted-routes test below calls it).
+        expect(impls, `${path}: a download is not a tRPC procedure`).toEqual([]);
+        expect(def.meta.rest.method, path).toBe("GET");
+        continue;
+      }
       expect(impls.map(([p]) => p), `${path} implementations`).toEqual([path]);
       const [, proc] = impls[0]!;
       expect(proc.inputs, `${path}: the router validates with the contract's zod object itself`).toContain(def.input);
@@ -49,13 +58,27 @@ describe("contract conformance", () => {
     }
   });
 
+  it("every contract subscription is implemented exactly once, as a subscription without a REST route", () => {
+    const procs = procedures();
+    expect(subscriptionEntries().length).toBeGreaterThan(0);
+    for (const [path, def] of subscriptionEntries()) {
+      const impls = procs.filter(([, p]) => p.meta?.contract === def);
+      expect(impls.map(([p]) => p), `${path} implementations`).toEqual([path]);
+      const [, proc] = impls[0]!;
+      expect(proc.type, path).toBe("subscription");
+      expect(proc.inputs, path).toContain(def.input);
+      expect(proc.meta?.openapi, `${path}: no REST route`).toBeUndefined();
+      expect(isPublic(def.meta.auth), `${path}: subscriptions are authenticated`).toBe(false);
+    }
+  });
+
   it("no router procedure lacks a contract entry", () => {
-    const entries = new Map(contractEntries());
+    const entries = new Map(routerEntries());
     for (const [path, proc] of procedures()) {
       expect(proc.meta?.contract, `${path} has no contract metadata`).toBeDefined();
       expect(entries.get(path), `${path} is not in the contract under the same name`).toBe(proc.meta?.contract);
     }
-    expect(procedures().length).toBe(contractEntries().length);
+    expect(procedures().length).toBe(routerEntries().length);
   });
 
   it("the contract mirrors the router one to one by namespace", () => {
@@ -65,7 +88,7 @@ describe("contract conformance", () => {
 
   it("operation ids and REST routes are unique", () => {
     const entries = contractEntries();
-    const ids = entries.map(([, d]) => d.meta.operationId);
+    const ids = [...entries, ...subscriptionEntries()].map(([, d]) => d.meta.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     const routes = entries.map(([, d]) => `${d.meta.rest.method} ${d.meta.rest.path.replace(/\{.+?\}/g, "{}").toLowerCase()}`);
     expect(new Set(routes).size, `duplicate routes: ${routes.filter((r, i) => routes.indexOf(r) !== i).join(", ")}`).toBe(routes.length);
@@ -85,11 +108,15 @@ describe("contract conformance", () => {
   });
 
   it("no REST route is shadowed by an earlier-declared route (first-declared-wins matching)", () => {
+    // Downloads are answered by their handler before the REST middleware: they match first.
+    const downloads = contractEntries()
+      .filter(([, d]) => d.kind === "download")
+      .map(([name, d]) => ({ name, method: d.meta.rest.method, path: d.meta.rest.path }));
     const routes = procedures()
       .filter(([, p]) => p.meta?.openapi)
       .map(([name, p]) => ({ name, method: p.meta!.openapi!.method, path: p.meta!.openapi!.path }));
-    expect(routes.length).toBe(contractEntries().length);
-    expect(shadowed(routes)).toEqual([]);
+    expect(downloads.length + routes.length).toBe(contractEntries().length);
+    expect(shadowed([...downloads, ...routes])).toEqual([]);
   });
 });
 

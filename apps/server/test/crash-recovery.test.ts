@@ -1,16 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { createECDH, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { type Database, createDb, testDialects } from "@reachbell/db";
 import { decryptAes128gcm } from "@reachbell/push";
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
+import { startServer, stopServers } from "./process-support";
 
 // The real server process (src/main.ts through tsx) killed with SIGKILL in the middle of a burst of
 // transactional sends with Idempotency-Keys, then restarted on the same database:
@@ -23,83 +21,18 @@ import { afterEach, describe, expect, it } from "vitest";
 //   in flight at the kill and exactly 1 otherwise; per recipient at most (its keys + its keys in
 //   flight at the kill).
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const SECRETS = { JWT_SECRET: "crash-recovery-secret-".padEnd(48, "x"), ENCRYPTION_KEY: "ab".repeat(32), VAPID_SUBJECT: "mailto:ops@example.test" };
 const LEASE_S = 2;
 const SUBSCRIBERS = 4;
 const KEYS_PER_SUBSCRIBER = 6;
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  waitForLine(pred: (line: any) => boolean, timeoutMs?: number): Promise<any>;
-}
-
-const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  await stopServers();
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
-function start(env: Record<string, string>, cwd: string): Running {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? cwd, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  let err = "";
-  const lines: any[] = [];
-  const waiters: { pred: (l: any) => boolean; resolve: (l: any) => void }[] = [];
-  const check = () => {
-    for (const w of [...waiters]) {
-      const hit = lines.find(w.pred);
-      if (hit !== undefined) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(hit);
-      }
-    }
-  };
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    const parts = out.split("\n");
-    out = parts.pop() ?? "";
-    for (const p of parts) {
-      try {
-        lines.push(JSON.parse(p));
-      } catch {
-        /* not a log line */
-      }
-    }
-    check();
-  });
-  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    exited,
-    waitForLine(pred, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line\nstderr:\n${err}`)), timeoutMs);
-        waiters.push({
-          pred,
-          resolve: (l) => {
-            clearTimeout(timer);
-            resolve(l);
-          },
-        });
-        void exited.then(({ code, signal }) => {
-          clearTimeout(timer);
-          reject(new Error(`server exited (${code ?? signal}) before the expected log line\nstderr:\n${err}`));
-        });
-        check();
-      });
-    },
-  };
-}
+const start = (env: Record<string, string>, cwd: string) => startServer(env, { cwd });
 
 async function request(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(url, { method, headers: { "content-type": "application/json", ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });

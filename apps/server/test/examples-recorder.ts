@@ -104,10 +104,12 @@ export function recordExample(
   response: { status: number; body: unknown },
 ): void {
   if (request.rawBody !== undefined) return;
-  if (typeof response.body !== "object" || response.body === null) return;
   const url = new URL(target, "http://127.0.0.1");
   const match = matchOperation(method, url.pathname);
   if (!match) return;
+  // JSON bodies only, but for a download's success: its body is text in the type it produces (CSV).
+  const text = match.def.kind === "download" && response.status < 300 && typeof response.body === "string";
+  if (!text && (typeof response.body !== "object" || response.body === null)) return;
   const state = expect.getState();
   const file = basename(state.testPath ?? "unknown");
   const operationId = match.def.meta.operationId;

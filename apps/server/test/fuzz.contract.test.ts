@@ -236,6 +236,8 @@ const KNOWN: Record<string, Record<string, fc.Arbitrary<unknown>>> = {
   "subscribers.unsubscribe": { id: r("subscriber") },
   "transactional.send": { token: r("subscriber.token"), externalId: fc.constant(OWN_EXTERNAL_ID) },
   "messages.get": { id: r("message") },
+  "campaigns.create": { projectId: r("project") },
+  "campaigns.list": { projectId: r("project") },
   "partnerTenants.get": { idOrExternalId: fc.oneof(r("tenant.id"), r("tenant.externalId")) },
   "partnerTenants.update": { idOrExternalId: r("sacrifice.tenant") },
 };

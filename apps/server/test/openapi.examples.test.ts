@@ -114,7 +114,8 @@ describe("OpenAPI examples recorded from the HTTP tests", () => {
           undocumented.push(`${def.meta.operationId} answered ${ex.status} (${ex.source})`);
           continue;
         }
-        const named = response.content?.["application/json"]?.examples?.recorded;
+        const media = ex.status < 300 && def.meta.produces ? def.meta.produces : "application/json";
+        const named = response.content?.[media]?.examples?.recorded;
         expect(named?.value, `${def.meta.operationId} ${ex.status}`).toEqual(ex.response);
         expect(typeof named.summary).toBe("string");
         if (ex.status < 300 && ex.request.body !== undefined && op.requestBody) {

@@ -102,7 +102,8 @@ describe("OpenAPI document", () => {
       const op = operationOf(doc, def.meta.rest.method, def.meta.rest.path);
       const success = Object.keys(op.responses).filter((s) => s.startsWith("2"));
       expect(success, name).toEqual([String(def.meta.successStatus)]);
-      expect(op.responses[String(def.meta.successStatus)].content["application/json"].schema, name).toBeDefined();
+      // A download's body is in the media type it produces (CSV), every other one is JSON.
+      expect(op.responses[String(def.meta.successStatus)].content[def.meta.produces ?? "application/json"].schema, name).toBeDefined();
     }
     expect(operationOf(doc, "POST", "/auth/register").responses["201"]).toBeDefined();
     expect(operationOf(doc, "POST", "/organizations").responses["201"]).toBeDefined();
@@ -141,7 +142,14 @@ describe("OpenAPI document", () => {
       expect(op.responses["400"], name).toBeDefined();
       for (const [status, res] of Object.entries<any>(op.responses)) {
         const names = Object.keys(res.headers ?? {}).sort();
-        const expected = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "X-Request-Id", ...(status === "429" || status === "503" ? ["Retry-After"] : [])].sort();
+        const expected = [
+          "RateLimit-Limit",
+          "RateLimit-Remaining",
+          "RateLimit-Reset",
+          "X-Request-Id",
+          ...(status === "429" || status === "503" ? ["Retry-After"] : []),
+          ...(def.kind === "download" && status.startsWith("2") ? ["Content-Disposition"] : []),
+        ].sort();
         expect(names, `${name} ${status}`).toEqual(expected);
         for (const h of names) expect(headers[res.headers[h].$ref.replace("#/components/headers/", "")], `${name} ${status} ${h}`).toBeDefined();
       }

@@ -1,34 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { createECDH, randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo } from "node:net";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { createDb } from "@reachbell/db";
 import { afterEach, describe, expect, it } from "vitest";
+import { startServer, stopServers } from "./process-support";
 
 // The real entry point (src/main.ts) in its own process, through tsx: configuration checks at
 // start, JSON logs, and a clean stop on SIGTERM.
 
-const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url));
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 const SECRETS = { JWT_SECRET: "process-test-secret-".padEnd(48, "x"), ENCRYPTION_KEY: "cd".repeat(32), VAPID_SUBJECT: "mailto:ops@example.test" };
 
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-  waitForLine(pred: (line: any) => boolean, timeoutMs?: number): Promise<any>;
-}
-
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+afterEach(async () => {
+  await stopServers();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -39,65 +26,7 @@ function tempDir(): string {
 }
 
 /** Starts `node --import tsx src/main.ts` with exactly `env` (plus PATH/HOME), in `cwd`. */
-function start(env: Record<string, string>, cwd: string): Running {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? cwd, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let out = "";
-  let err = "";
-  const waiters: { pred: (l: any) => boolean; resolve: (l: any) => void }[] = [];
-  const scan = () => {
-    for (const line of out.split("\n")) {
-      let parsed: any;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      for (const w of [...waiters]) {
-        if (w.pred(parsed)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(parsed);
-        }
-      }
-    }
-  };
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    scan();
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitForLine(pred, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for a log line\nstdout:\n${out}\nstderr:\n${err}`)), timeoutMs);
-        const w = {
-          pred,
-          resolve: (l: any) => {
-            clearTimeout(timer);
-            resolve(l);
-          },
-        };
-        waiters.push(w);
-        exited.then((code) => {
-          clearTimeout(timer);
-          reject(new Error(`server exited (${code}) before the expected log line\nstdout:\n${out}\nstderr:\n${err}`));
-        });
-        scan();
-      });
-    },
-  };
-}
+const start = (env: Record<string, string>, cwd: string) => startServer(env, { cwd });
 
 const jsonLines = (text: string) =>
   text
@@ -120,7 +49,7 @@ describe("the server process", () => {
   it("a production start without secrets exits non-zero, naming each problem", async () => {
     const cwd = tempDir();
     const run = start({ NODE_ENV: "production" }, cwd);
-    const code = await run.exited;
+    const { code } = await run.exited;
     expect(code).not.toBe(0);
     const err = run.stderr();
     expect(err).toMatch(/^\s*- JWT_SECRET: .*required/m);
@@ -138,7 +67,7 @@ describe("the server process", () => {
     const port = (blocker.address() as AddressInfo).port;
     try {
       const run = start({ ...SECRETS, PORT: String(port), HOST: "127.0.0.1", DATABASE_URL: join(cwd, "busy.db") }, cwd);
-      expect(await run.exited).toBe(1);
+      expect((await run.exited).code).toBe(1);
       expect(run.stderr()).toContain(`port ${port} is in use`);
       expect(run.stderr()).not.toMatch(/TypeError|family/);
     } finally {
@@ -180,7 +109,7 @@ describe("the server process", () => {
     }
 
     run.child.kill("SIGTERM");
-    expect(await run.exited).toBe(0);
+    expect((await run.exited).code).toBe(0);
 
     const out = run.stdout();
     const lines = jsonLines(out);
@@ -242,7 +171,7 @@ describe("the server process", () => {
       const sent = await inFlight;
       expect(sent.status).toBe(200);
       expect(sent.body).toMatchObject({ success: true, delivered: true, reason: null });
-      expect(await run.exited).toBe(0);
+      expect((await run.exited).code).toBe(0);
 
       const database = createDb(dbFile);
       try {
@@ -267,7 +196,7 @@ describe("the server process", () => {
     expect(existsSync(join(cwd, "data", "dev-secrets.json"))).toBe(true);
     expect(existsSync(join(cwd, "data", "reachbell.db"))).toBe(true);
     run.child.kill("SIGTERM");
-    expect(await run.exited).toBe(0);
+    expect((await run.exited).code).toBe(0);
     expect(run.stdout()).toContain('"msg":"stopped"');
     expect(run.stdout()).not.toContain("loaded .env");
   }, 90_000);
@@ -302,6 +231,6 @@ describe("the server process", () => {
     expect(existsSync(join(cwd, "data", "dev-secrets.json"))).toBe(false);
     expect(run.stdout()).not.toContain(SECRETS.JWT_SECRET);
     run.child.kill("SIGTERM");
-    expect(await run.exited).toBe(0);
+    expect((await run.exited).code).toBe(0);
   }, 90_000);
 });

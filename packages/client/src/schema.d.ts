@@ -234,6 +234,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report that a push was displayed, clicked or dismissed (idempotent per message × type)
+         * @description Sent by the service worker. The message must belong to the API key's project and have been sent to the subscriber with `token`; otherwise 404 and nothing changes. The first report of each type wins: `displayed` sets the message's `displayedAt`, `clicked` sets `clickedAt` (and `displayedAt` when still unset); a repeat answers `duplicate: true`. `dismissed` is accepted and not stored yet. Every accepted report marks the subscriber as seen (`lastSeenAt`).
+         *
+         *     **Authentication:** a project API key (`x-api-key`).
+         *
+         *     **Rate-limit group:** `ingest`.
+         */
+        post: operations["events.notifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/sdk/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The browser SDK's configuration for the API key's project (VAPID public key)
+         * @description **Authentication:** a project API key (`x-api-key`).
+         *
+         *     **Rate-limit group:** `ingest`.
+         */
+        get: operations["sdk.config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/projects": {
         parameters: {
             query?: never;
@@ -546,6 +592,180 @@ export interface paths {
         patch: operations["segments.update"];
         trace?: never;
     };
+    "/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Campaigns, newest first: of one project, or of every project in scope; optionally of one status
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        get: operations["campaigns.list"];
+        put?: never;
+        /**
+         * Create a campaign: send now, schedule it, or keep it as a draft
+         * @description The content is checked against the 4,096-byte Web Push limit with the largest payload the campaign can produce (422 `PUSH_PAYLOAD_TOO_LARGE`). `immediate` starts the fan-out at once.
+         *
+         *     **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        post: operations["campaigns.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One campaign with its live stats
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        get: operations["campaigns.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a draft or scheduled campaign (409 once it has started: cancel it instead)
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        delete: operations["campaigns.delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a draft or scheduled campaign (409 once it has started)
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        patch: operations["campaigns.update"];
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start sending a draft or scheduled campaign now
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        post: operations["campaigns.send"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause a sending campaign (takes effect within seconds); pausing a paused campaign changes nothing
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        post: operations["campaigns.pause"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused campaign where it stopped
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        post: operations["campaigns.resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a campaign that has not finished: recipients not sent yet are skipped (reason campaign_cancelled)
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        post: operations["campaigns.cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-recipient results of a campaign, in fan-out order
+         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        get: operations["campaigns.messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/partner/tenants": {
         parameters: {
             query?: never;
@@ -600,6 +820,30 @@ export interface paths {
          *     **Rate-limit group:** `default`.
          */
         patch: operations["partnerTenants.update"];
+        trace?: never;
+    };
+    "/campaigns/{campaignId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a campaign's per-recipient results as CSV
+         * @description Streamed (chunked) in fan-out order, one row per recipient, whatever the campaign's size. Columns: messageId, subscriberId, externalId, status, reason, pushStatus, createdAt, completedAt, displayedAt, clickedAt. RFC 4180 quoting; a cell starting with `=`, `+`, `-` or `@` gets a leading `'` so spreadsheets do not run it as a formula.
+         *
+         *     **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        get: operations["campaigns.export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
 }
@@ -664,6 +908,8 @@ export interface components {
         "RateLimit-Reset": number;
         /** @description On 429: seconds to wait before retrying */
         "Retry-After": number;
+        /** @description On a download: `attachment; filename="<id>.csv"` */
+        "Content-Disposition": string;
     };
     pathItems: never;
 }
@@ -2852,10 +3098,15 @@ export interface operations {
                         subscriberId: string | null;
                         /** @enum {string} */
                         kind: "transactional" | "campaign";
+                        /** @description The campaign this message belongs to (null for a transactional send) */
+                        campaignId: string | null;
                         sandbox: boolean;
-                        /** @enum {string} */
-                        status: "pending" | "delivered" | "simulated" | "failed" | "skipped";
-                        reason: ("subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error") | null;
+                        /**
+                         * @description `queued`: a campaign recipient not sent yet
+                         * @enum {string}
+                         */
+                        status: "queued" | "pending" | "delivered" | "simulated" | "failed" | "skipped";
+                        reason: ("subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error" | "campaign_cancelled" | "subscription_expired") | null;
                         pushStatus: number | null;
                         payload: {
                             title: string;
@@ -2877,6 +3128,319 @@ export interface operations {
                         createdAt: string;
                         completedAt: string | null;
                         durationMs: number | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "events.notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description msg_… identifier
+                     * @example msg_01HX0000000000000000000000
+                     */
+                    messageId: string;
+                    /** @description The subscriber's token (tok_…) */
+                    token: string;
+                    /** @enum {string} */
+                    type: "displayed" | "clicked" | "dismissed";
+                    /** @description With `clicked`: the action button clicked (absent for the notification body) */
+                    action?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        accepted: true;
+                        /** @description True when this type was already recorded for the message (nothing changed) */
+                        duplicate: boolean;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "sdk.config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        projectId: string;
+                        /** @description base64url of the 65-byte uncompressed P-256 point: PushManager.subscribe's applicationServerKey */
+                        vapidPublicKey: string;
+                        /** @description True for a sandbox project (rb_test_ key): pushes are simulated, never sent */
+                        sandbox: boolean;
                     };
                 };
             };
@@ -6725,6 +7289,2477 @@ export interface operations {
             };
         };
     };
+    "campaigns.list": {
+        parameters: {
+            query?: {
+                projectId?: string;
+                status?: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            projectId: string;
+                            name: string;
+                            /** @enum {string} */
+                            status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                            content: {
+                                title: string;
+                                body: string;
+                                iconUrl?: string;
+                                imageUrl?: string;
+                                clickUrl?: string;
+                                badge?: string;
+                                actions?: {
+                                    action: string;
+                                    title: string;
+                                    url?: string;
+                                }[];
+                            };
+                            segment: {
+                                filters?: {
+                                    platform?: ("desktop" | "mobile" | "tablet")[];
+                                    country?: string[];
+                                    city?: string[];
+                                    browser?: string[];
+                                    os?: string[];
+                                    language?: string[];
+                                    tags?: string[];
+                                    excludeTags?: string[];
+                                    externalIds?: string[];
+                                    lastSeenDays?: number;
+                                    /** Format: date-time */
+                                    subscribedAfter?: string;
+                                    /** Format: date-time */
+                                    subscribedBefore?: string;
+                                };
+                                savedSegmentId?: string;
+                            };
+                            schedule: {
+                                /** @enum {string} */
+                                mode: "immediate" | "scheduled" | "draft";
+                                /** @description The start instant (UTC) */
+                                sendAt: string | null;
+                                timezone: string | null;
+                            };
+                            utm: {
+                                source: string;
+                                medium: string;
+                                campaign: string;
+                            } | null;
+                            ttl: number | null;
+                            urgency: ("very-low" | "low" | "normal" | "high") | null;
+                            stats: {
+                                /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                                audience: number;
+                                /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                                queued: number;
+                                /** @description Pushes handed to a push service (delivered + failed + expired) */
+                                sent: number;
+                                delivered: number;
+                                failed: number;
+                                /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                                expired: number;
+                                /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                                skipped: number;
+                                /** @description Sandbox project: built, never sent */
+                                simulated: number;
+                                displayed: number;
+                                clicked: number;
+                            };
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            startedAt: string | null;
+                            completedAt: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.create": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description proj_… identifier
+                     * @example proj_01HX0000000000000000000000
+                     */
+                    projectId: string;
+                    name: string;
+                    content: {
+                        title: string;
+                        body: string;
+                        /** Format: uri */
+                        iconUrl?: string;
+                        /** Format: uri */
+                        imageUrl?: string;
+                        /**
+                         * Format: uri
+                         * @description Opened when the notification is clicked (UTM parameters are appended)
+                         */
+                        clickUrl?: string;
+                        /** Format: uri */
+                        badge?: string;
+                        actions?: {
+                            /** @description Reported back with the click (SPEC §9) */
+                            action: string;
+                            title: string;
+                            /**
+                             * Format: uri
+                             * @description Opened when this action is clicked (UTM parameters are appended)
+                             */
+                            url?: string;
+                        }[];
+                    };
+                    /** @description Who receives the campaign: inline filters, or a saved segment. Only active subscribers are ever in an audience. */
+                    segment: {
+                        /** @description All fields optional; AND across fields, any of within a list. Only active subscribers are ever in an audience. */
+                        filters?: {
+                            /** @description Device type from the user agent */
+                            platform?: ("desktop" | "mobile" | "tablet")[];
+                            /** @description ISO 3166-1 alpha-2 codes (case-insensitive on input, stored uppercase) */
+                            country?: string[];
+                            /** @description City names, compared case-insensitively (ASCII letters) */
+                            city?: string[];
+                            /** @description Browser names as the user agent gives them (e.g. Chrome), compared case-insensitively */
+                            browser?: string[];
+                            /** @description Operating systems (e.g. Mac OS, iOS), compared case-insensitively */
+                            os?: string[];
+                            /** @description BCP 47 tags; a tag also matches its more specific forms (`en` matches `en-US`), case-insensitively */
+                            language?: string[];
+                            /** @description Subscribers with at least one of these tags */
+                            tags?: string[];
+                            /** @description Subscribers with none of these tags */
+                            excludeTags?: string[];
+                            /** @description Your user ids (at most 1000) */
+                            externalIds?: string[];
+                            /** @description Seen (registered, identified or tagged) within the last N days */
+                            lastSeenDays?: number;
+                            /**
+                             * @description Subscribed at or after this instant (a date means midnight UTC)
+                             * @example 2026-01-31T00:00:00.000Z
+                             */
+                            subscribedAfter?: string;
+                            /**
+                             * @description Subscribed strictly before this instant (a date means midnight UTC)
+                             * @example 2026-01-31T00:00:00.000Z
+                             */
+                            subscribedBefore?: string;
+                        };
+                        /**
+                         * @description A saved segment of the same project, evaluated when sending starts
+                         * @example seg_01HX0000000000000000000000
+                         */
+                        savedSegmentId?: string;
+                    };
+                    schedule: {
+                        /**
+                         * @description `immediate` starts sending at once; `scheduled` at `sendAt`; `draft` waits for `POST /campaigns/{id}/send`
+                         * @enum {string}
+                         */
+                        mode: "immediate" | "scheduled" | "draft";
+                        /**
+                         * @description Required when scheduled: an instant with offset, or a local date-time in `timezone`; must be in the future
+                         * @example 2026-12-05T09:00:00
+                         */
+                        sendAt?: string;
+                        /**
+                         * @description IANA zone a local `sendAt` is read in (default: the project's timezone)
+                         * @example Europe/Paris
+                         */
+                        timezone?: string;
+                    };
+                    /** @description Appended as utm_source/utm_medium/utm_campaign to clickUrl and every action URL */
+                    utm?: {
+                        source: string;
+                        medium: string;
+                        campaign: string;
+                    };
+                    /** @description Seconds the push service may keep each message (default 86400) */
+                    ttl?: number;
+                    /** @enum {string} */
+                    urgency?: "very-low" | "low" | "normal" | "high";
+                };
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.get": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.delete": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @constant */
+                        deleted: true;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.update": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name?: string;
+                    content?: {
+                        title: string;
+                        body: string;
+                        /** Format: uri */
+                        iconUrl?: string;
+                        /** Format: uri */
+                        imageUrl?: string;
+                        /**
+                         * Format: uri
+                         * @description Opened when the notification is clicked (UTM parameters are appended)
+                         */
+                        clickUrl?: string;
+                        /** Format: uri */
+                        badge?: string;
+                        actions?: {
+                            /** @description Reported back with the click (SPEC §9) */
+                            action: string;
+                            title: string;
+                            /**
+                             * Format: uri
+                             * @description Opened when this action is clicked (UTM parameters are appended)
+                             */
+                            url?: string;
+                        }[];
+                    };
+                    /** @description Who receives the campaign: inline filters, or a saved segment. Only active subscribers are ever in an audience. */
+                    segment?: {
+                        /** @description All fields optional; AND across fields, any of within a list. Only active subscribers are ever in an audience. */
+                        filters?: {
+                            /** @description Device type from the user agent */
+                            platform?: ("desktop" | "mobile" | "tablet")[];
+                            /** @description ISO 3166-1 alpha-2 codes (case-insensitive on input, stored uppercase) */
+                            country?: string[];
+                            /** @description City names, compared case-insensitively (ASCII letters) */
+                            city?: string[];
+                            /** @description Browser names as the user agent gives them (e.g. Chrome), compared case-insensitively */
+                            browser?: string[];
+                            /** @description Operating systems (e.g. Mac OS, iOS), compared case-insensitively */
+                            os?: string[];
+                            /** @description BCP 47 tags; a tag also matches its more specific forms (`en` matches `en-US`), case-insensitively */
+                            language?: string[];
+                            /** @description Subscribers with at least one of these tags */
+                            tags?: string[];
+                            /** @description Subscribers with none of these tags */
+                            excludeTags?: string[];
+                            /** @description Your user ids (at most 1000) */
+                            externalIds?: string[];
+                            /** @description Seen (registered, identified or tagged) within the last N days */
+                            lastSeenDays?: number;
+                            /**
+                             * @description Subscribed at or after this instant (a date means midnight UTC)
+                             * @example 2026-01-31T00:00:00.000Z
+                             */
+                            subscribedAfter?: string;
+                            /**
+                             * @description Subscribed strictly before this instant (a date means midnight UTC)
+                             * @example 2026-01-31T00:00:00.000Z
+                             */
+                            subscribedBefore?: string;
+                        };
+                        /**
+                         * @description A saved segment of the same project, evaluated when sending starts
+                         * @example seg_01HX0000000000000000000000
+                         */
+                        savedSegmentId?: string;
+                    };
+                    /** @description Replaces the schedule; `immediate` starts sending at once */
+                    schedule?: {
+                        /**
+                         * @description `immediate` starts sending at once; `scheduled` at `sendAt`; `draft` waits for `POST /campaigns/{id}/send`
+                         * @enum {string}
+                         */
+                        mode: "immediate" | "scheduled" | "draft";
+                        /**
+                         * @description Required when scheduled: an instant with offset, or a local date-time in `timezone`; must be in the future
+                         * @example 2026-12-05T09:00:00
+                         */
+                        sendAt?: string;
+                        /**
+                         * @description IANA zone a local `sendAt` is read in (default: the project's timezone)
+                         * @example Europe/Paris
+                         */
+                        timezone?: string;
+                    };
+                    /** @description null removes the UTM parameters */
+                    utm?: {
+                        source: string;
+                        medium: string;
+                        campaign: string;
+                    } | null;
+                    ttl?: number | null;
+                    urgency?: ("very-low" | "low" | "normal" | "high") | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.send": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.pause": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.resume": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.cancel": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        name: string;
+                        /** @enum {string} */
+                        status: "draft" | "scheduled" | "sending" | "paused" | "sent" | "cancelled";
+                        content: {
+                            title: string;
+                            body: string;
+                            iconUrl?: string;
+                            imageUrl?: string;
+                            clickUrl?: string;
+                            badge?: string;
+                            actions?: {
+                                action: string;
+                                title: string;
+                                url?: string;
+                            }[];
+                        };
+                        segment: {
+                            filters?: {
+                                platform?: ("desktop" | "mobile" | "tablet")[];
+                                country?: string[];
+                                city?: string[];
+                                browser?: string[];
+                                os?: string[];
+                                language?: string[];
+                                tags?: string[];
+                                excludeTags?: string[];
+                                externalIds?: string[];
+                                lastSeenDays?: number;
+                                /** Format: date-time */
+                                subscribedAfter?: string;
+                                /** Format: date-time */
+                                subscribedBefore?: string;
+                            };
+                            savedSegmentId?: string;
+                        };
+                        schedule: {
+                            /** @enum {string} */
+                            mode: "immediate" | "scheduled" | "draft";
+                            /** @description The start instant (UTC) */
+                            sendAt: string | null;
+                            timezone: string | null;
+                        };
+                        utm: {
+                            source: string;
+                            medium: string;
+                            campaign: string;
+                        } | null;
+                        ttl: number | null;
+                        urgency: ("very-low" | "low" | "normal" | "high") | null;
+                        stats: {
+                            /** @description Recipients so far (the whole audience once the fan-out has walked it) */
+                            audience: number;
+                            /** @description Recipients not sent yet (including those deferred by quiet hours) */
+                            queued: number;
+                            /** @description Pushes handed to a push service (delivered + failed + expired) */
+                            sent: number;
+                            delivered: number;
+                            failed: number;
+                            /** @description The push service said the subscription is gone (404/410); the subscriber is expired */
+                            expired: number;
+                            /** @description Frequency cap, inactive subscriber, or cancelled before sending */
+                            skipped: number;
+                            /** @description Sandbox project: built, never sent */
+                            simulated: number;
+                            displayed: number;
+                            clicked: number;
+                        };
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        startedAt: string | null;
+                        completedAt: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.messages": {
+        parameters: {
+            query?: {
+                status?: "queued" | "pending" | "delivered" | "simulated" | "failed" | "skipped";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            id: string;
+                            subscriberId: string | null;
+                            /** @enum {string} */
+                            status: "queued" | "pending" | "delivered" | "simulated" | "failed" | "skipped";
+                            reason: ("subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error" | "campaign_cancelled" | "subscription_expired") | null;
+                            pushStatus: number | null;
+                            attempts: {
+                                /** Format: date-time */
+                                at: string;
+                                status: number | null;
+                                error: string | null;
+                                durationMs: number;
+                            }[];
+                            /** @description Deferred by quiet hours until this instant */
+                            notBefore: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            completedAt: string | null;
+                            displayedAt: string | null;
+                            clickedAt: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     "partnerTenants.list": {
         parameters: {
             query?: {
@@ -7335,6 +10370,145 @@ export interface operations {
             };
             /** @description Body is not JSON */
             415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "campaigns.export": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with an API key (x-api-key) or a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description cmp_… identifier */
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Content-Disposition": components["headers"]["Content-Disposition"];
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];

@@ -96,7 +96,7 @@ describe("getting started with the client, against the real server", () => {
     const message = await backend.GET("/messages/{id}", { params: { path: { id: messageId } } });
     if (!message.data) throw new Error(JSON.stringify(message.error));
     expect(message.data).toMatchObject({ id: messageId, subscriberId: sub.data.id, status: "simulated", sandbox: true });
-    expectTypeOf(message.data.status).toEqualTypeOf<"pending" | "delivered" | "simulated" | "failed" | "skipped">();
+    expectTypeOf(message.data.status).toEqualTypeOf<"queued" | "pending" | "delivered" | "simulated" | "failed" | "skipped">();
     expect(message.data.payload.title).toBe("Hello");
   });
 

@@ -62,10 +62,17 @@ export interface ProcedureMeta {
   readonly headers?: readonly { name: string; description: string; required: boolean }[];
   /** Input fields of which exactly one must be given (the input's refine enforces it; OpenAPI says it as a `oneOf`). */
   readonly exactlyOneOf?: readonly string[];
+  /**
+   * Set for a file download (e.g. `text/csv`): the success body is streamed in this media type by a
+   * plain Express handler behind the same guard, not by tRPC (tRPC would buffer it whole). The entry's
+   * kind is then `download`; `output` describes the body for the OpenAPI document.
+   */
+  readonly produces?: string;
 }
 
 export interface ProcedureDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
-  readonly kind: "query" | "mutation";
+  /** `download`: REST only, served by an Express handler (see `produces`). */
+  readonly kind: "query" | "mutation" | "download";
   readonly input: I;
   readonly output: O;
   readonly meta: ProcedureMeta;
@@ -78,22 +85,43 @@ type DefineArgs<I extends z.ZodType, O extends z.ZodType> = Omit<ProcedureMeta, 
   rateLimit?: RateLimitGroup;
 };
 
+function checkAuthRule(operationId: string, auth: AuthRule): void {
+  if (isPublic(auth)) return;
+  if (auth.accepts.length === 0) throw new Error(`${operationId}: auth.accepts is empty`);
+  if (auth.accepts.some((k) => (ORG_PRINCIPALS as readonly string[]).includes(k)) && !auth.role) {
+    throw new Error(`${operationId}: org principals need a minimum role`);
+  }
+}
+
 /** Declares one procedure. `auth` is mandatory here so no procedure can exist without an access rule. */
 export function defineProcedure<I extends z.ZodType, O extends z.ZodType>(args: DefineArgs<I, O>): ProcedureDef<I, O> {
   const { input, output, successStatus = 200, rateLimit = rateLimitGroupForPath(args.rest.path), ...meta } = args;
-  if (!isPublic(meta.auth)) {
-    const accepts = meta.auth.accepts;
-    if (accepts.length === 0) throw new Error(`${meta.operationId}: auth.accepts is empty`);
-    if (accepts.some((k) => (ORG_PRINCIPALS as readonly string[]).includes(k)) && !meta.auth.role) {
-      throw new Error(`${meta.operationId}: org principals need a minimum role`);
-    }
-  }
+  checkAuthRule(meta.operationId, meta.auth);
+  if (meta.produces !== undefined && meta.rest.method !== "GET") throw new Error(`${meta.operationId}: a download is a GET`);
   return {
-    kind: meta.rest.method === "GET" ? "query" : "mutation",
+    kind: meta.produces !== undefined ? "download" : meta.rest.method === "GET" ? "query" : "mutation",
     input,
     output,
     meta: { ...meta, successStatus, rateLimit },
   };
+}
+
+/** The meta of a tRPC subscription: no REST route (SSE on /trpc only), the same mandatory access rule. */
+export type SubscriptionMeta = Pick<ProcedureMeta, "operationId" | "summary" | "description" | "tags" | "auth">;
+
+/** A tRPC subscription (server-sent events): each item it yields is an `output`. */
+export interface SubscriptionDef<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly kind: "subscription";
+  readonly input: I;
+  readonly output: O;
+  readonly meta: SubscriptionMeta;
+}
+
+/** Declares one subscription, with the same auth checks as `defineProcedure`. */
+export function defineSubscription<I extends z.ZodType, O extends z.ZodType>(args: SubscriptionMeta & { input: I; output: O }): SubscriptionDef<I, O> {
+  const { input, output, ...meta } = args;
+  checkAuthRule(meta.operationId, meta.auth);
+  return { kind: "subscription", input, output, meta };
 }
 
 export const isPublic = (auth: AuthRule): auth is PublicRule => auth.public === true;

@@ -8,7 +8,9 @@ import * as apiKeys from "./procedures/api-keys";
 import * as subscribers from "./procedures/subscribers";
 import * as segments from "./procedures/segments";
 import * as campaigns from "./procedures/campaigns";
-import type { ProcedureDef } from "./define";
+import * as events from "./procedures/events";
+import * as sdk from "./procedures/sdk";
+import type { ProcedureDef, SubscriptionDef } from "./define";
 
 export * from "./define";
 export * from "./errors";
@@ -32,6 +34,7 @@ export {
   campaignStatsSchema,
   CAMPAIGN_STATUSES,
   CAMPAIGN_REASONS,
+  CAMPAIGN_EXPORT_COLUMNS,
   MAX_CAMPAIGN_ACTIONS,
   SCHEDULE_MODES,
   type CampaignContent,
@@ -80,19 +83,35 @@ export const contract = {
     resume: campaigns.resume,
     cancel: campaigns.cancel,
     messages: campaigns.messages,
+    export: campaigns.exportCsv,
+    progress: campaigns.progress,
   },
   transactional: { send: transactional.send },
   messages: { get: transactional.getMessage },
+  events: { notifications: events.notificationEvent },
+  sdk: { config: sdk.config },
   partnerTenants: { list: partnerTenants.list, create: partnerTenants.create, get: partnerTenants.get, update: partnerTenants.update },
 } as const;
 
 export type Contract = typeof contract;
 
-/** Flattens the contract into `[path, def]` pairs, e.g. `["organizations.get", def]`. */
-export function contractEntries(): [string, ProcedureDef][] {
-  const out: [string, ProcedureDef][] = [];
+function allEntries(): [string, ProcedureDef | SubscriptionDef][] {
+  const out: [string, ProcedureDef | SubscriptionDef][] = [];
   for (const [ns, procs] of Object.entries(contract)) {
-    for (const [name, def] of Object.entries(procs)) out.push([`${ns}.${name}`, def as ProcedureDef]);
+    for (const [name, def] of Object.entries(procs)) out.push([`${ns}.${name}`, def as ProcedureDef | SubscriptionDef]);
   }
   return out;
+}
+
+/**
+ * The operations with a REST route, flattened into `[path, def]` pairs, e.g. `["organizations.get", def]`
+ * (queries, mutations and downloads; subscriptions have no REST route: see `subscriptionEntries`).
+ */
+export function contractEntries(): [string, ProcedureDef][] {
+  return allEntries().filter((e): e is [string, ProcedureDef] => e[1].kind !== "subscription");
+}
+
+/** The tRPC subscriptions (SSE on /trpc only), flattened like `contractEntries`. */
+export function subscriptionEntries(): [string, SubscriptionDef][] {
+  return allEntries().filter((e): e is [string, SubscriptionDef] => e[1].kind === "subscription");
 }

@@ -157,6 +157,8 @@ export interface CampaignsTable {
   updatedAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /** Stamped by every fan-out slice; a stale one while sending means the campaign lost its job. Optional: the engine alone writes it (0009). */
+  fanoutHeartbeatAt?: string | null;
 }
 
 export interface MessagesTable {

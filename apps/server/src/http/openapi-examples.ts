@@ -55,10 +55,12 @@ function descriptionOf(ex: RecordedExample): string {
   return `Recorded by \`${ex.source}\`. Request:\n\n\`\`\`http\n${requestText(ex.request)}\n\`\`\``;
 }
 
+/** Sets the named examples on the JSON content of a request body or response (or, for a download, on its one media type). */
 function withJsonExamples(holder: Record<string, any>, examples: Record<string, unknown>): void {
-  const json = holder.content?.["application/json"];
-  if (!json) return;
-  holder.content = { ...holder.content, "application/json": { ...json, examples } };
+  const types = Object.keys(holder.content ?? {});
+  const type = types.includes("application/json") ? "application/json" : types.length === 1 ? types[0]! : undefined;
+  if (!type) return;
+  holder.content = { ...holder.content, [type]: { ...holder.content[type], examples } };
 }
 
 /**

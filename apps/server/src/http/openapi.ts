@@ -1,5 +1,6 @@
 import { type AuthRule, type PrincipalKind, type ProcedureDef, type ProtectedRule, contractEntries, isPublic } from "@reachbell/contract";
 import { generateOpenApiDocument } from "trpc-to-openapi";
+import { z } from "zod";
 import { appRouter } from "../routers";
 import { API_PREFIX } from "./api-prefix";
 import { applyExamples } from "./openapi-examples";
@@ -75,6 +76,7 @@ const RESPONSE_HEADERS = {
   "RateLimit-Remaining": { description: "Requests left in the current window", schema: { type: "integer" } },
   "RateLimit-Reset": { description: "Seconds until the window ends", schema: { type: "integer" } },
   "Retry-After": { description: "On 429: seconds to wait before retrying", schema: { type: "integer" } },
+  "Content-Disposition": { description: "On a download: `attachment; filename=\"<id>.csv\"`", schema: { type: "string" } },
 };
 const headerRefs = (names: (keyof typeof RESPONSE_HEADERS)[]) => Object.fromEntries(names.map((n) => [n, { $ref: `#/components/headers/${n}` }]));
 const COMMON_HEADERS = headerRefs(["X-Request-Id", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]);
@@ -88,6 +90,7 @@ const TAGS: { name: string; description: string }[] = [
   { name: "api-keys", description: "Project API keys (rb_live_… / rb_test_…) for your backend and the browser SDK" },
   { name: "subscribers", description: "Web-push subscriptions of a project: register, identify, tag, read, unsubscribe" },
   { name: "segments", description: "Saved segments (filters over a project's active subscribers) and live reach counts" },
+  { name: "campaigns", description: "Campaigns: one push to a segment, sent now, scheduled or kept as a draft; lifecycle, stats, per-recipient results and CSV export" },
   { name: "transactional", description: "Send one push to a subscriber (by token) or to a user (by externalId)" },
   { name: "messages", description: "Messages sent and their delivery outcome" },
   { name: "partner", description: "Partner platforms: tenants (organizations owned by the partner), called with a partner JWT" },
@@ -218,10 +221,45 @@ function errorStatusesFor(def: ProcedureDef, method: string): string[] {
   if (!isPublic(def.meta.auth) || def.meta.operationId === "auth.login") s.push("401");
   if (!isPublic(def.meta.auth)) s.push("403");
   if (def.meta.rest.path.includes("{") || !isPublic(def.meta.auth)) s.push("404");
+  // A campaign's status may forbid the edit or the transition.
+  if (/^campaigns\.(update|delete|send|pause|resume|cancel)$/.test(def.meta.operationId)) s.push("409");
   if (def.meta.successStatus === 201 || def.meta.operationId === "members.update" || def.meta.operationId === "members.remove" || def.meta.operationId === "partnerTenants.update") s.push("409");
   // An Idempotency-Key whose first request is still in flight.
   if (def.meta.operationId === "transactional.send") s.push("409");
   return [...new Set(s)].sort();
+}
+
+/**
+ * Downloads (contract kind `download`) are served by Express handlers, not tRPC, so trpc-to-openapi
+ * does not see them: their operation is built here from the contract entry, with the body in the
+ * media type it `produces`. The loop in buildOpenApiDocument then adds what every operation gets.
+ */
+function addDownloads(doc: Record<string, any>): void {
+  for (const [, def] of contractEntries()) {
+    if (def.kind !== "download") continue;
+    const { path, method } = def.meta.rest;
+    const shape = (def.input as unknown as { shape: Record<string, z.ZodType> }).shape;
+    const parameters = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => {
+      const { $schema: _s, description, ...schema } = z.toJSONSchema(shape[name!]!, { io: "input" }) as Record<string, any>;
+      return { in: "path", name, required: true, ...(description ? { description } : {}), schema };
+    });
+    const { $schema: _s, ...body } = z.toJSONSchema(def.output, { io: "output" }) as Record<string, any>;
+    doc.paths ??= {};
+    doc.paths[path] ??= {};
+    doc.paths[path][method.toLowerCase()] = {
+      operationId: def.meta.operationId,
+      summary: def.meta.summary,
+      tags: [...def.meta.tags],
+      parameters,
+      responses: {
+        "200": {
+          description: "OK",
+          headers: headerRefs(["Content-Disposition"]),
+          content: { [def.meta.produces!]: { schema: body } },
+        },
+      },
+    };
+  }
 }
 
 /**
@@ -238,6 +276,7 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
     openApiVersion: "3.1.0",
     securitySchemes: SECURITY_SCHEMES as any,
   }) as Record<string, any>;
+  addDownloads(doc);
   const byOperationId = new Map(contractEntries().map(([, def]) => [def.meta.operationId, def]));
   doc.info = { ...doc.info, license: LICENSE, contact: CONTACT };
   // Every operation is served at both base paths (the partner documentation puts tenant routes under /api).
@@ -265,7 +304,7 @@ export function buildOpenApiDocument(baseUrl = "/"): Record<string, any> {
       else op.security = [];
       const responses: Record<string, any> = {};
       const success = op.responses?.["200"];
-      responses[String(def.meta.successStatus)] = { ...success, description: def.meta.successStatus === 201 ? "Created" : "OK", headers: COMMON_HEADERS };
+      responses[String(def.meta.successStatus)] = { ...success, description: def.meta.successStatus === 201 ? "Created" : "OK", headers: { ...success?.headers, ...COMMON_HEADERS } };
       for (const status of errorStatusesFor(def, method)) {
         const extra = ERROR_EXTRAS[def.meta.operationId]?.[status];
         let schema: Record<string, unknown> = { $ref: "#/components/schemas/ErrorEnvelope" };

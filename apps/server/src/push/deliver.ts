@@ -1,9 +1,11 @@
-import { type AttemptRecord, type PushOutcome, buildPushRequest, sendWithRetry } from "@reachbell/push";
+import { type AttemptRecord, type PushOutcome, type PushRequest, buildPushRequest, classifySendResult, sendWithRetry } from "@reachbell/push";
 import type { MessageStatus, ProjectsTable, SubscribersTable } from "@reachbell/db";
 import { newId } from "@reachbell/db";
 import type { Deps } from "../context";
 import type { DeliveryPolicy } from "@reachbell/contract";
-import { inQuietHours } from "./delivery-policy";
+import type { DB } from "@reachbell/db";
+import type { Transaction } from "kysely";
+import { recipientVerdict } from "./delivery-policy";
 import { keepLease, leaseMs, leaseUntil } from "./lease";
 
 export type SendReason = "subscriber_not_found" | "subscriber_unsubscribed" | "frequency_capped" | "quiet_hours" | "provider_error";
@@ -36,8 +38,8 @@ export function pushPayload(content: PushContent, messageId: string): string {
   return JSON.stringify({ ...content, messageId });
 }
 
-type Project = Pick<ProjectsTable, "id" | "environment" | "timezone" | "vapidPublicKey" | "vapidPrivateKeyEnc">;
-type Subscriber = Pick<SubscribersTable, "id" | "endpoint" | "p256dh" | "auth" | "status" | "timezone">;
+export type Project = Pick<ProjectsTable, "id" | "environment" | "timezone" | "vapidPublicKey" | "vapidPrivateKeyEnc">;
+export type Subscriber = Pick<SubscribersTable, "id" | "endpoint" | "p256dh" | "auth" | "status" | "timezone">;
 
 /**
  * Delivers one push to one subscriber: quiet hours, then a frequency-cap slot reserved inside a
@@ -71,35 +73,17 @@ export async function deliverToSubscriber(
     return result(false, reason);
   };
 
-  if (subscriber.status !== "active") return skip("subscriber_unsubscribed");
-  if (inQuietHours(policy, now, subscriber.timezone ?? project.timezone)) return skip("quiet_hours");
+  const verdict = recipientVerdict(policy, subscriber, project.timezone, now);
+  if (verdict.kind === "unsubscribed") return skip("subscriber_unsubscribed");
+  // Transactional sends are immediate: quiet hours skip them (a campaign defers instead).
+  if (verdict.kind === "quiet") return skip("quiet_hours");
 
   const cap = policy.frequencyCap;
   const reserved = await db.transaction().execute(async (trx) => {
     if (cap) {
-      if (deps.database.dialect === "postgres") {
-        await trx.selectFrom("subscribers").select("id").where("id", "=", subscriber.id).forUpdate().execute();
-      }
-      const since = new Date(now.getTime() - cap.windowSeconds * 1000).toISOString();
-      const nowIso = now.toISOString();
-      // Rows from before leases existed (null lease) hold their slot for one lease from creation.
-      const legacyHeldSince = new Date(now.getTime() - leaseMs(deps)).toISOString();
-      const row = await trx
-        .selectFrom("messages")
-        .select((eb) => eb.fn.countAll<number>().as("n"))
-        .where("subscriberId", "=", subscriber.id)
-        .where("createdAt", ">", since)
-        .where((eb) =>
-          eb.or([
-            eb("status", "in", ["delivered", "simulated"]),
-            eb.and([
-              eb("status", "=", "pending"),
-              eb.or([eb("leaseExpiresAt", ">", nowIso), eb.and([eb("leaseExpiresAt", "is", null), eb("createdAt", ">", legacyHeldSince)])]),
-            ]),
-          ]),
-        )
-        .executeTakeFirst();
-      if (Number(row?.n ?? 0) >= cap.max) return false;
+      await lockSubscribers(deps, trx, [subscriber.id]);
+      const used = await capSlotsHeld(deps, trx, [subscriber.id], cap, now);
+      if ((used.get(subscriber.id) ?? 0) >= cap.max) return false;
     }
     await trx.insertInto("messages").values({ ...base, status: "pending", reason: null, completedAt: null, durationMs: null, leaseExpiresAt: leaseUntil(deps) }).execute();
     return true;
@@ -117,14 +101,7 @@ export async function deliverToSubscriber(
   let pushStatus: number | null = null;
   let attempts: AttemptRecord[] = [];
   try {
-    const request = buildPushRequest({
-      subscription: subscriber,
-      payload,
-      vapid: deps.push.vapid.forProject(project),
-      ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-      ...(options.urgency ? { urgency: options.urgency } : {}),
-      ...(options.topic ? { topic: options.topic } : {}),
-    });
+    const request = buildRequest(deps, project, subscriber, payload, options);
     if (mode === "sandbox") {
       status = "simulated";
     } else {
@@ -154,13 +131,93 @@ export async function deliverToSubscriber(
   return result(status === "delivered" || status === "simulated", reason, deactivated);
 }
 
-function interpret(outcome: PushOutcome): { status: MessageStatus; reason: SendReason | null; deactivated: boolean } {
+export function interpret(outcome: PushOutcome): { status: MessageStatus; reason: SendReason | null; deactivated: boolean } {
   if (outcome === "delivered") return { status: "delivered", reason: null, deactivated: false };
   // 404/410: the subscription is gone for good.
   if (outcome === "gone") return { status: "failed", reason: "provider_error", deactivated: true };
   return { status: "failed", reason: "provider_error", deactivated: false };
 }
 
-function toAttempt(a: AttemptRecord) {
+export function toAttempt(a: AttemptRecord) {
   return { at: new Date(a.at).toISOString(), status: a.status, error: a.error ?? null, durationMs: a.durationMs };
+}
+
+/** The encrypted, signed request for one recipient (throws on a subscription the push library refuses). */
+export function buildRequest(deps: Pick<Deps, "push">, project: Project, subscriber: Pick<Subscriber, "endpoint" | "p256dh" | "auth">, payload: string, options: PushOptions): PushRequest {
+  return buildPushRequest({
+    subscription: subscriber,
+    payload,
+    vapid: deps.push.vapid.forProject(project),
+    ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+    ...(options.urgency ? { urgency: options.urgency } : {}),
+    ...(options.topic ? { topic: options.topic } : {}),
+  });
+}
+
+/**
+ * PostgreSQL: locks the subscribers' rows (in id order, so concurrent lockers never deadlock) for
+ * the rest of `trx`, so a frequency-cap count and the slot it grants commit together. SQLite
+ * serialises writers already.
+ */
+export async function lockSubscribers(deps: Pick<Deps, "database">, trx: Transaction<DB>, ids: readonly string[]): Promise<void> {
+  if (deps.database.dialect !== "postgres" || ids.length === 0) return;
+  await trx.selectFrom("subscribers").select("id").where("id", "in", [...ids].sort()).orderBy("id").forUpdate().execute();
+}
+
+/**
+ * Frequency-cap slots each subscriber holds now in the window: pushes delivered or simulated in it,
+ * plus pending sends whose lease is running (in flight on some instance). A campaign row is created
+ * long before it is sent, so delivered rows count by completion time. `excludeIds`: rows the caller
+ * itself holds (a campaign's own claimed row must not count against itself).
+ */
+export async function capSlotsHeld(
+  deps: Pick<Deps, "config">,
+  trx: Transaction<DB>,
+  subscriberIds: readonly string[],
+  cap: { windowSeconds: number },
+  now: Date,
+  excludeIds: readonly string[] = [],
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if (subscriberIds.length === 0) return out;
+  const since = new Date(now.getTime() - cap.windowSeconds * 1000).toISOString();
+  const nowIso = now.toISOString();
+  // Rows from before leases existed (null lease) hold their slot for one lease from creation.
+  const legacyHeldSince = new Date(now.getTime() - leaseMs(deps)).toISOString();
+  let q = trx
+    .selectFrom("messages")
+    .select((eb) => ["subscriberId", eb.fn.countAll<number>().as("n")])
+    .where("subscriberId", "in", [...subscriberIds])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("status", "in", ["delivered", "simulated"]), eb("completedAt", ">", since)]),
+        eb.and([
+          eb("status", "=", "pending"),
+          eb.or([eb("leaseExpiresAt", ">", nowIso), eb.and([eb("leaseExpiresAt", "is", null), eb("createdAt", ">", legacyHeldSince)])]),
+        ]),
+      ]),
+    )
+    .groupBy("subscriberId");
+  if (excludeIds.length > 0) q = q.where("id", "not in", [...excludeIds]);
+  for (const r of await q.execute()) if (r.subscriberId) out.set(r.subscriberId, Number(r.n));
+  return out;
+}
+
+/** One attempt's result as the campaign sender records it: final, or to be retried later. */
+export type SingleAttempt =
+  | { final: true; status: MessageStatus; reason: SendReason | "subscription_expired" | null; deactivated: boolean; pushStatus: number | null; attempt: ReturnType<typeof toAttempt> }
+  | { final: false; retryAfterMs: number | null; pushStatus: number | null; attempt: ReturnType<typeof toAttempt> };
+
+/**
+ * One attempt, no waiting: a campaign never sleeps on a throttled push service (its row is re-queued
+ * for later instead, so other recipients keep going). Same classification as sendWithRetry.
+ */
+export async function sendOnce(deps: Pick<Deps, "push">, request: PushRequest): Promise<SingleAttempt> {
+  const at = Date.now();
+  const result = await deps.push.sender.send(request);
+  const attempt = toAttempt({ status: result.status, durationMs: result.durationMs, at, ...(result.error ? { error: result.error } : {}) });
+  const verdict = classifySendResult(result, Date.now());
+  if (!verdict.final) return { final: false, retryAfterMs: verdict.retryAfterMs, pushStatus: result.status, attempt };
+  const { status, reason, deactivated } = interpret(verdict.outcome);
+  return { final: true, status, reason: deactivated ? "subscription_expired" : reason, deactivated, pushStatus: result.status, attempt };
 }

@@ -47,3 +47,27 @@ export function inQuietHours(policy: DeliveryPolicy, now: Date, timeZone: string
   const m = localMinutes(now, timeZone);
   return start < end ? m >= start && m < end : m >= start || m < end;
 }
+
+/**
+ * When the quiet-hours window containing `now` ends (the first instant of its end minute, local time
+ * in `timeZone`), or null when `now` is not in quiet hours. A campaign recipient deferred by quiet
+ * hours is retried then. Computed from local minutes, so a DST change inside the window shifts the
+ * end by the DST offset at most (the recipient is then re-checked and deferred again if needed).
+ */
+export function quietHoursEnd(policy: DeliveryPolicy, now: Date, timeZone: string): Date | null {
+  if (!inQuietHours(policy, now, timeZone) || !policy.quietHours) return null;
+  const end = minutesOf(policy.quietHours.end);
+  const m = localMinutes(now, timeZone);
+  const minutesLeft = (end - m + 1440) % 1440 || 1440;
+  const startOfMinute = now.getTime() - (now.getTime() % 60_000);
+  return new Date(startOfMinute + minutesLeft * 60_000);
+}
+
+/** The policy's verdict on one recipient, before any frequency-cap count (transactional and campaign sends alike). */
+export type RecipientVerdict = { kind: "send" } | { kind: "unsubscribed" } | { kind: "quiet"; until: Date };
+
+export function recipientVerdict(policy: DeliveryPolicy, subscriber: { status: string; timezone: string | null }, projectTimeZone: string, now: Date): RecipientVerdict {
+  if (subscriber.status !== "active") return { kind: "unsubscribed" };
+  const until = quietHoursEnd(policy, now, subscriber.timezone ?? projectTimeZone);
+  return until ? { kind: "quiet", until } : { kind: "send" };
+}

@@ -7,6 +7,8 @@ import { messagesRouter, transactionalRouter } from "./transactional";
 import { apiKeysRouter, projectsRouter } from "./projects";
 import { subscribersRouter } from "./subscribers";
 import { segmentsRouter } from "./segments";
+import { campaignsRouter } from "./campaigns";
+import { eventsRouter, sdkRouter } from "./events";
 
 /** Mirrors the contract's structure one to one (checked by test/contract-conformance.test.ts). */
 export const appRouter = router({
@@ -15,10 +17,13 @@ export const appRouter = router({
   members: membersRouter,
   transactional: transactionalRouter,
   messages: messagesRouter,
+  events: eventsRouter,
+  sdk: sdkRouter,
   projects: projectsRouter,
   apiKeys: apiKeysRouter,
   subscribers: subscribersRouter,
   segments: segmentsRouter,
+  campaigns: campaignsRouter,
   partnerTenants: partnerTenantsRouter,
 });
 

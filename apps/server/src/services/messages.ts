@@ -25,7 +25,8 @@ const INTERRUPTED_ATTEMPTS = (at: string) => JSON.stringify([{ at, status: null,
  * live instance's work: that one keeps renewing its leases). A `pending` message becomes `failed`
  * with reason `provider_error` and one attempt `{error: "interrupted"}`: whether the push reached the
  * push service is unknown, and only delivered/simulated messages (and unexpired pending ones) count
- * against the frequency cap. An `in_flight` Idempotency-Key is released, so a retry runs afresh
+ * against the frequency cap. Campaign messages are not touched: the fan-out's supervisor re-queues
+ * them. An `in_flight` Idempotency-Key is released, so a retry runs afresh
  * (a retry would also take it over by itself). Safe to run from several instances at once.
  */
 export async function settleInterrupted(deps: Pick<Deps, "database" | "clock" | "config">): Promise<{ messages: number; idempotencyKeys: number }> {
@@ -38,6 +39,8 @@ export async function settleInterrupted(deps: Pick<Deps, "database" | "clock" | 
     .updateTable("messages")
     .set({ status: "failed", reason: "provider_error", attempts: INTERRUPTED_ATTEMPTS(nowIso), completedAt: nowIso, leaseExpiresAt: null })
     .where("status", "=", "pending")
+    // Campaign rows are re-queued instead (campaigns/supervisor.ts): their recipient still gets the push.
+    .where("campaignId", "is", null)
     .where((eb) => eb.or([eb("leaseExpiresAt", "<=", nowIso), eb.and([eb("leaseExpiresAt", "is", null), eb("createdAt", "<=", legacyBefore)])]))
     .executeTakeFirst();
   const keys = await db

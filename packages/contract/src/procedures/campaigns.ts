@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineProcedure } from "../define";
+import { defineProcedure, defineSubscription } from "../define";
 import { timezoneSchema } from "../resources";
 import { attemptSchema } from "./transactional";
 import { segmentFiltersOutputSchema, segmentFiltersSchema } from "./segments";
@@ -140,7 +140,9 @@ export const create = defineProcedure({
   rest: { method: "POST", path: "/campaigns" },
   auth: { accepts, role: "MEMBER" },
   successStatus: 201,
-  input: z.object({ projectId, ...campaignInput }),
+  // Strict: a misspelt field (`segmnet`, `scheduel`) would otherwise be dropped and the campaign sent
+  // with defaults; it is a 422 naming the key instead.
+  input: z.strictObject({ projectId, ...campaignInput }),
   output: campaignSchema,
 });
 
@@ -170,7 +172,7 @@ export const update = defineProcedure({
   tags: ["campaigns"],
   rest: { method: "PATCH", path: "/campaigns/{campaignId}" },
   auth: { accepts, role: "MEMBER" },
-  input: z.object({
+  input: z.strictObject({
     campaignId,
     name: nameSchema.optional(),
     content: campaignContentSchema.optional(),
@@ -217,4 +219,41 @@ export const messages = defineProcedure({
   auth: { accepts, role: "VIEWER" },
   input: z.object({ campaignId, status: campaignMessageSchema.shape.status.optional(), ...paginationInput }),
   output: page(campaignMessageSchema),
+});
+
+/** The CSV export's columns, in order (one row per recipient). */
+export const CAMPAIGN_EXPORT_COLUMNS = [
+  "messageId",
+  "subscriberId",
+  "externalId",
+  "status",
+  "reason",
+  "pushStatus",
+  "createdAt",
+  "completedAt",
+  "displayedAt",
+  "clickedAt",
+] as const;
+
+export const exportCsv = defineProcedure({
+  operationId: "campaigns.export",
+  summary: "Download a campaign's per-recipient results as CSV",
+  description:
+    `Streamed (chunked) in fan-out order, one row per recipient, whatever the campaign's size. Columns: ${CAMPAIGN_EXPORT_COLUMNS.join(", ")}. ` +
+    "RFC 4180 quoting; a cell starting with `=`, `+`, `-` or `@` gets a leading `'` so spreadsheets do not run it as a formula.",
+  tags: ["campaigns"],
+  rest: { method: "GET", path: "/campaigns/{campaignId}/export" },
+  auth: { accepts, role: "VIEWER" },
+  produces: "text/csv",
+  input: z.object({ campaignId }),
+  output: z.string().meta({ description: "CSV with a header row", example: `${CAMPAIGN_EXPORT_COLUMNS.join(",")}\r\n` }),
+});
+
+export const progress = defineSubscription({
+  operationId: "campaigns.progress",
+  summary: "Live progress of a campaign (tRPC subscription over SSE): the campaign with its stats now, then whenever its status or stats change; ends once it is sent or cancelled",
+  tags: ["campaigns"],
+  auth: { accepts, role: "VIEWER" },
+  input: z.object({ campaignId }),
+  output: campaignSchema,
 });

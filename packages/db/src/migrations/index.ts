@@ -7,6 +7,7 @@ import * as m0005 from "./0005_in_flight_leases";
 import * as m0006 from "./0006_audience";
 import * as m0007 from "./0007_segments";
 import * as m0008 from "./0008_campaigns";
+import * as m0009 from "./0009_campaign_heartbeat";
 import type { Dialect } from "./util";
 
 export interface Migration {
@@ -24,4 +25,5 @@ export const migrations: Migration[] = [
   { name: "0006_audience", up: m0006.up },
   { name: "0007_segments", up: m0007.up },
   { name: "0008_campaigns", up: m0008.up },
+  { name: "0009_campaign_heartbeat", up: m0009.up },
 ];
