@@ -5,10 +5,10 @@ import { ConfigError, DEFAULT_RATE_LIMITS, loadConfig } from "../src/env";
 import { GroupResolver, RequestCounter, clientKey, parseProjectRateLimits } from "../src/rate-limit";
 
 describe("rate-limit groups in the contract", () => {
-  it("puts /subscribers* and /transactional/* in ingest, login and register in auth, the rest in default", () => {
+  it("puts /subscribers*, /transactional/* and the browser SDK's /events/* and /sdk/config in ingest, login and register in auth, the rest in default", () => {
     for (const [path, def] of contractEntries()) {
       const rest = def.meta.rest.path;
-      const expected = /^\/subscribers(\/|$)|^\/transactional\//.test(rest) ? "ingest" : path === "auth.login" || path === "auth.register" ? "auth" : "default";
+      const expected = /^\/subscribers(\/|$)|^\/transactional\/|^\/events\/|^\/sdk\/config$/.test(rest) ? "ingest" : path === "auth.login" || path === "auth.register" ? "auth" : "default";
       expect(def.meta.rateLimit, `${path} ${rest}`).toBe(expected);
     }
   });

@@ -10,7 +10,7 @@
 // takes FANOUT_STALL_SECONDS, never pg-boss's default expiry of many minutes.
 
 import type { DB } from "@reachbell/db";
-import { CompiledQuery, type Kysely, type Transaction } from "kysely";
+import { CompiledQuery, type Kysely, type Transaction, sql } from "kysely";
 import PgBoss from "pg-boss";
 import type { Logger } from "../logger";
 import type { SliceQueue, SliceRunner } from "./slice-queue";
@@ -26,10 +26,34 @@ interface SliceJob {
 function executor(db: Kysely<DB> | Transaction<DB>): PgBoss.Db {
   return {
     async executeSql(text, values) {
-      const r = await db.executeQuery(CompiledQuery.raw(text, values ?? []));
-      return { rows: r.rows as unknown[] as any[] };
+      const query = CompiledQuery.raw(text, values ?? []);
+      // pg-boss sends its DDL as one string with its own BEGIN … COMMIT. If a statement in it fails,
+      // the connection is left inside an aborted transaction: roll back on that same connection before
+      // the pool hands it to anyone else (every later query on it would fail otherwise).
+      if (db.isTransaction || !/\bBEGIN\b/i.test(text)) return { rows: (await db.executeQuery(query)).rows as unknown[] as any[] };
+      return db.connection().execute(async (conn) => {
+        try {
+          return { rows: (await conn.executeQuery(query)).rows as unknown[] as any[] };
+        } catch (e) {
+          await conn.executeQuery(CompiledQuery.raw("ROLLBACK")).catch(() => undefined);
+          throw e;
+        }
+      });
     },
   };
+}
+
+/** Serialises pg-boss's start (schema install or upgrade, queue creation) across instances starting together. */
+const START_LOCK = 74110512;
+async function underStartLock<T>(db: Kysely<DB>, run: () => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${START_LOCK})`.execute(conn);
+    try {
+      return await run();
+    } finally {
+      await sql`select pg_advisory_unlock(${START_LOCK})`.execute(conn);
+    }
+  });
 }
 
 export function createPgBossQueue(opts: {
@@ -84,8 +108,11 @@ export function createPgBossQueue(opts: {
     },
     async start(r) {
       runner = r;
-      await boss.start();
-      await boss.createQueue(QUEUE, { name: QUEUE, policy: "short", retryLimit: 0, expireInSeconds: Math.max(opts.stallSeconds, 10) });
+      // Two instances installing pg-boss's schema at once race (one fails mid-DDL): take turns.
+      await underStartLock(opts.db, async () => {
+        await boss.start();
+        await boss.createQueue(QUEUE, { name: QUEUE, policy: "short", retryLimit: 0, expireInSeconds: Math.max(opts.stallSeconds, 10) });
+      });
       open = true;
       if (!r) return;
       for (let i = 0; i < opts.lanes; i++) {
