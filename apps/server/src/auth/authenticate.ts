@@ -57,8 +57,9 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: Ra
   if (apiKey !== undefined && (rule.accepts.includes("apiKey") || token === undefined)) {
     const identity = await ctx.deps.apiKeys.verify(apiKey, { request: ctx.headers, ...(opts.freshApiKey === true ? { fresh: true, recordUse: false } : {}) });
     if (!identity) throw new DomainError("INVALID_API_KEY");
-    if (!rule.accepts.includes("apiKey")) wrongCredential(rule);
+    // A publishable key hears about its scope on every route it may not call, whatever else the route takes.
     if (identity.scope === "publishable") await checkPublishable(rule, identity, ctx, getRawInput);
+    if (!rule.accepts.includes("apiKey")) wrongCredential(rule);
     return checkProject(apiKeyState(identity), ctx, getRawInput);
   }
   if (!token) throw new DomainError("NOT_AUTHENTICATED");
