@@ -59,7 +59,7 @@ describeEachDb("api keys: publishable scope", (get) => {
       const path = def.meta.rest.path.replace(/\{(\w+)\}/g, (_m, name: string) => (name === "projectId" ? "proj_01HX0000000000000000000000" : `${name}_x`));
       const method = def.meta.rest.method;
       const body = method === "GET" || method === "DELETE" ? undefined : {};
-      for (const headers of [{}, { origin: SHOP }]) {
+      for (const headers of [{}, { origin: SHOP }] as Record<string, string>[]) {
         const res = await call(get(), method, path, { apiKey: publishableKey, headers, ...(body ? { body } : {}) });
         if (res.status !== 403 || res.body?.message !== SCOPE_MESSAGE || res.body?.requestId !== res.headers.get("x-request-id")) {
           failures.push(`${def.meta.operationId} ${method} ${path}: ${res.status} ${JSON.stringify(res.body).slice(0, 160)}`);
