@@ -88,7 +88,7 @@ export function createApp(opts: CreateAppOptions): App {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", config.trustProxy);
-  const cors = corsMiddleware(config.corsOrigins, new PartnerOrigins(database, logger));
+  const cors = corsMiddleware(config.corsOrigins, new PartnerOrigins(database, logger), deps.apiKeys);
   const accessLog = logger.isLevelEnabled?.("info") ?? true;
   // One access-log line per request: ids, route and outcome only (never headers, query or body).
   const logRequest = (req: express.Request, res: express.Response) => {

@@ -3,6 +3,7 @@ import type { MembershipsTable, OrganizationsTable } from "@reachbell/db";
 import type { PushContent } from "./push/deliver";
 import { parseDeliveryPolicy } from "./push/delivery-policy";
 import { parseProjectRateLimits } from "./rate-limit/project-limits";
+import { parseOrigins } from "./services/partners";
 
 // Rows → API objects, in one place: both dialects return ISO strings and numbers (see packages/db).
 
@@ -63,6 +64,9 @@ export function toProject(row: import("@reachbell/db").ProjectsTable) {
     vapidPublicKey: row.vapidPublicKey,
     deliveryPolicy: parseDeliveryPolicy(row.deliveryPolicy),
     rateLimits: parseProjectRateLimits(row.rateLimits),
+    allowedOrigins: parseOrigins(row.allowedOrigins),
+    identityVerification: row.identityVerification === "on",
+    identitySecretCreatedAt: row.identitySecretCreatedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
@@ -73,6 +77,7 @@ export function toApiKey(row: import("@reachbell/db").ApiKeysTable) {
     id: row.id,
     projectId: row.projectId,
     name: row.name,
+    scope: row.scope,
     prefix: row.prefix,
     last4: row.last4,
     display: `${row.prefix}…${row.last4}`,

@@ -17,6 +17,7 @@ describeEachDb("api keys: create, list, revoke, use", (get) => {
       projectId: live.id,
       name: "Production backend",
       key: expect.stringMatching(/^rb_live_[A-Za-z0-9_-]+$/),
+      scope: "full",
       prefix: "rb_live_",
       last4: res.body.key.slice(-4),
       display: `rb_live_…${res.body.key.slice(-4)}`,
@@ -53,7 +54,7 @@ describeEachDb("api keys: create, list, revoke, use", (get) => {
     expect(res.body.nextCursor).toBeNull();
     expect(res.body.data.map((k: { id: string }) => k.id)).toEqual([a.id, b.id]);
     for (const k of res.body.data) {
-      expect(Object.keys(k).sort()).toEqual(["createdAt", "display", "id", "last4", "lastUsedAt", "name", "prefix", "projectId", "revokedAt"]);
+      expect(Object.keys(k).sort()).toEqual(["createdAt", "display", "id", "last4", "lastUsedAt", "name", "prefix", "projectId", "revokedAt", "scope"]);
     }
     const text = JSON.stringify(res.body);
     expect(text).not.toContain(a.key);

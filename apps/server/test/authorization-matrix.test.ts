@@ -31,6 +31,8 @@ interface WorldProject {
   label: string;
   keyId: string;
   key: string;
+  /** A publishable (page) key of the project. */
+  publishableKey: string;
   subscriberId: string;
   subscriberToken: string;
   endpoint: string;
@@ -152,6 +154,11 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
     const label = `Project ${name} ${tag()}`;
     const project = await must(call(server, "POST", "/projects", { ...(await auth(org)), body: { name: label, environment } }), 201, `create ${name}`);
     const key = await must(call(server, "POST", `/projects/${project.id}/api-keys`, { ...(await auth(org)), body: { name: `key ${tag()}` } }), 201, `key of ${name}`);
+    const publishable = await must(
+      call(server, "POST", `/projects/${project.id}/api-keys`, { ...(await auth(org)), body: { name: `page key ${tag()}`, scope: "publishable" } }),
+      201,
+      `publishable key of ${name}`,
+    );
     const peerSub = peer.createSubscriber(`${name}-${tag()}`);
     const sub = await must(
       call(server, "POST", "/subscribers", { apiKey: key.key, body: { endpoint: peerSub.endpoint, p256dh: peerSub.p256dh, auth: peerSub.auth } }),
@@ -178,6 +185,7 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
       label,
       keyId: key.id,
       key: key.key,
+      publishableKey: publishable.key,
       subscriberId: sub.id,
       subscriberToken: sub.token,
       endpoint: peerSub.endpoint,
@@ -206,7 +214,7 @@ async function buildWorld(server: TestServer, peer: PushServicePeer): Promise<Wo
   for (const org of Object.values(orgs)) add(`org:${org.name}`, org.id, org.label, org.externalId);
   for (const p of Object.values(projects)) {
     const org = p.name.split(".")[0] as OrgName;
-    add(`project:${p.name}`, p.id, p.label, p.keyId, p.key, p.subscriberId, p.subscriberToken, p.endpoint, p.messageId, p.vapidPublicKey, p.segmentId, p.segmentName, p.campaignId, p.campaignName, orgs[org].id, orgs[org].label);
+    add(`project:${p.name}`, p.id, p.label, p.keyId, p.key, p.publishableKey, p.subscriberId, p.subscriberToken, p.endpoint, p.messageId, p.vapidPublicKey, p.segmentId, p.segmentName, p.campaignId, p.campaignName, orgs[org].id, orgs[org].label);
   }
   add("partner:P1", partners.P1.partnerId, partners.P1.secret);
   add("partner:P2", partners.P2.partnerId, partners.P2.secret);
@@ -221,7 +229,7 @@ type Family = "user" | "partner";
 type Credential =
   | { kind: "none" }
   | { kind: "jwt"; user: keyof World["users"]; orgHeader?: OrgName }
-  | { kind: "apiKey"; project: ProjectName }
+  | { kind: "apiKey"; project: ProjectName; publishable?: true }
   | { kind: "partner"; partner: "P1" | "P2"; tenantHeader?: OrgName }
   | { kind: "tenant"; tenant: "T1" | "T2"; role?: Role };
 
@@ -245,6 +253,8 @@ const VARIANTS: Variant[] = [
   { name: "API key of own project", family: "user", credential: { kind: "apiKey", project: "U.live" }, visible: ["project:U.live"] },
   { name: "API key of a foreign project", family: "user", credential: { kind: "apiKey", project: "F.live" }, visible: ["project:F.live"] },
   { name: "sandbox API key (other project, same org)", family: "user", credential: { kind: "apiKey", project: "U.sandbox" }, visible: ["project:U.sandbox"] },
+  { name: "publishable API key of own project", family: "user", credential: { kind: "apiKey", project: "U.live", publishable: true }, visible: ["project:U.live"] },
+  { name: "publishable API key of a foreign project", family: "user", credential: { kind: "apiKey", project: "F.live", publishable: true }, visible: ["project:F.live"] },
   { name: "partner JWT without tenant", family: "partner", credential: { kind: "partner", partner: "P1" }, visible: ["partner:P1", "org:T1", "project:T1.live"] },
   { name: "partner JWT + own tenant", family: "partner", credential: { kind: "partner", partner: "P1", tenantHeader: "T1" }, visible: ["partner:P1", "org:T1", "project:T1.live"] },
   { name: "partner JWT + another partner's tenant", family: "partner", credential: { kind: "partner", partner: "P1", tenantHeader: "T2" }, visible: ["partner:P1", "org:T1", "project:T1.live"] },
@@ -259,7 +269,7 @@ async function headersFor(c: Credential, w: World): Promise<Record<string, strin
     case "jwt":
       return { authorization: `Bearer ${w.users[c.user].token}`, ...(c.orgHeader ? { "x-org-id": w.orgs[c.orgHeader].id } : {}) };
     case "apiKey":
-      return { "x-api-key": w.projects[c.project].key };
+      return { "x-api-key": c.publishable ? w.projects[c.project].publishableKey : w.projects[c.project].key };
     case "partner":
       // The tenant is named by its externalId for T1 and by its organization id for T2: both forms are covered.
       return {
@@ -379,6 +389,10 @@ const SAMPLES: Record<string, Sample> = {
   "subscribers.register": { body: (c) => ({ projectId: c.ref("project"), ...c.subscription() }), isolate: false },
   "subscribers.identify": { body: (c) => ({ token: c.ref("subscriberToken"), externalId: "matrix-user" }), isolate: false },
   "subscribers.tags": { body: (c) => ({ token: c.ref("subscriberToken"), add: ["matrix"] }), isolate: false },
+  // Status only, like unsubscribe by id: the shared world survives it.
+  "subscribers.unsubscribeByToken": { body: (c) => ({ token: c.ref("subscriberToken") }), isolate: false },
+  // A new secret replaces the old one; nothing else in the world depends on it.
+  "projects.rotateIdentitySecret": { isolate: false },
   // A valid send always answers 200 (SPEC §4): a subscriber outside the key's project is "not found" in the body.
   // Unsubscribing keeps the subscriber (status only), so the shared world survives it.
   "subscribers.unsubscribe": { isolate: false },
@@ -480,6 +494,8 @@ function expectedOutcome(def: ProcedureDef, v: Variant, req: BuiltRequest, w: Wo
     case "none":
       return 401;
     case "apiKey": {
+      // A publishable key: only the rules marked publishable, without the input fields they refuse.
+      if (c.publishable && (!r.publishable || (r.publishable.refuse ?? []).some((f) => req.body?.[f] !== undefined))) return 403;
       if (!accepts("apiKey")) return 403;
       if (!roleOk("MEMBER")) return 403;
       const key = w.projects[c.project];

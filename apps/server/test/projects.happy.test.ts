@@ -21,6 +21,9 @@ describeEachDb("projects: create, list, read, update, delete", (get) => {
       vapidPublicKey: expect.stringMatching(/^[A-Za-z0-9_-]{87}$/),
       deliveryPolicy: { quietHours: null, frequencyCap: null },
       rateLimits: null,
+      allowedOrigins: [],
+      identityVerification: false,
+      identitySecretCreatedAt: null,
       createdAt: expect.stringMatching(ISO),
       updatedAt: expect.stringMatching(ISO),
     });

@@ -201,7 +201,7 @@ export interface paths {
          * Send one push to a subscriber (by token) or to a user's active subscribers (by externalId)
          * @description Give exactly one recipient: `token` (one subscriber) or `externalId` (every active subscriber of that user in the project); both or neither is 422. The outcome of each push is in `deliveries`; with an `rb_test_` key nothing is sent (`sandbox: true`).
          *
-         *     **Authentication:** a project API key (`x-api-key`).
+         *     **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -221,7 +221,7 @@ export interface paths {
         };
         /**
          * One message and its outcome
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -247,7 +247,7 @@ export interface paths {
          * Report that a push was displayed, clicked or dismissed (idempotent per message × type)
          * @description Sent by the service worker. The message must belong to the API key's project and have been sent to the subscriber with `token`; otherwise 404 and nothing changes. The first report of each type wins: `displayed` sets the message's `displayedAt`, `clicked` sets `clickedAt` (and `displayedAt` when still unset); a repeat answers `duplicate: true`. `dismissed` is accepted and not stored yet. Every accepted report marks the subscriber as seen (`lastSeenAt`).
          *
-         *     **Authentication:** a project API key (`x-api-key`).
+         *     **Authentication:** a project API key (`x-api-key`), publishable keys included (from the project's `allowedOrigins`).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -267,7 +267,7 @@ export interface paths {
         };
         /**
          * The browser SDK's configuration for the API key's project (VAPID public key)
-         * @description **Authentication:** a project API key (`x-api-key`).
+         * @description **Authentication:** a project API key (`x-api-key`), publishable keys included (from the project's `allowedOrigins`).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -334,12 +334,36 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Rename a project or change its time zone, delivery policy or raised rate limits (ADMIN); the environment is fixed at creation
+         * Rename a project or change its time zone, delivery policy, raised rate limits, allowed origins or identity verification (ADMIN); the environment is fixed at creation
          * @description **Authentication:** a dashboard JWT + `x-org-id` (role ADMIN or above); or a tenant JWT (role ADMIN or above); or a partner JWT + `reach-tenant-id` (role ADMIN or above).
          *
          *     **Rate-limit group:** `default`.
          */
         patch: operations["projects.update"];
+        trace?: never;
+    };
+    "/projects/{projectId}/identity-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create or replace the project's identity secret (ADMIN); shown in this response only. The previous secret stops verifying at once.
+         * @description Your backend computes `identityToken = hex(HMAC-SHA256(identitySecret, externalId))` and hands it to the page, which passes it to `identify`. Turn verification on with `PATCH /projects/{projectId}` `{identityVerification: true}`.
+         *
+         *     **Authentication:** a dashboard JWT + `x-org-id` (role ADMIN or above); or a tenant JWT (role ADMIN or above); or a partner JWT + `reach-tenant-id` (role ADMIN or above).
+         *
+         *     **Rate-limit group:** `default`.
+         */
+        post: operations["projects.rotateIdentitySecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/projects/{projectId}/api-keys": {
@@ -403,7 +427,7 @@ export interface paths {
         put?: never;
         /**
          * Register a web-push subscription; the same endpoint again answers 409 with the existing subscriber (or reactivates it when unsubscribed/expired)
-         * @description **Authentication:** a project API key (`x-api-key`).
+         * @description **Authentication:** a project API key (`x-api-key`), publishable keys included (from the project's `allowedOrigins`).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -425,7 +449,9 @@ export interface paths {
         put?: never;
         /**
          * Attach your user id (externalId) to a subscriber
-         * @description **Authentication:** a project API key (`x-api-key`).
+         * @description With a publishable key on a project that verifies identities (`identityVerification`), `identityToken` is required: the hex HMAC-SHA256 of `externalId` under the project's identity secret, computed by your backend. Missing or wrong: 403 and nothing changes. Full-scope keys identify without it.
+         *
+         *     **Authentication:** a project API key (`x-api-key`), publishable keys included (from the project's `allowedOrigins`).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -447,11 +473,35 @@ export interface paths {
         put?: never;
         /**
          * Add and remove tags (≤ 64 characters, ≤ 100 per subscriber; over the limit is 422 and nothing changes). With externalId, applies to every subscriber of that user in the project.
-         * @description **Authentication:** a project API key (`x-api-key`).
+         * @description A publishable key addresses only the subscription it holds, by `token`: `externalId` from a publishable key is 403.
+         *
+         *     **Authentication:** a project API key (`x-api-key`), publishable keys included (from the project's `allowedOrigins`; not with `externalId`).
          *
          *     **Rate-limit group:** `ingest`.
          */
         post: operations["subscribers.tags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/subscribers/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unsubscribe the subscriber holding this token (what the browser SDK calls; the subscriber stays, with status unsubscribed)
+         * @description **Authentication:** a project API key (`x-api-key`), publishable keys included (from the project's `allowedOrigins`).
+         *
+         *     **Rate-limit group:** `ingest`.
+         */
+        post: operations["subscribers.unsubscribeByToken"];
         delete?: never;
         options?: never;
         head?: never;
@@ -467,7 +517,7 @@ export interface paths {
         };
         /**
          * Subscribers of a project, oldest first, filtered by status, tag or externalId
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -489,7 +539,7 @@ export interface paths {
         };
         /**
          * Read one subscriber
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -498,7 +548,7 @@ export interface paths {
         post?: never;
         /**
          * Unsubscribe: the subscriber stays, with status unsubscribed, and receives nothing more
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `ingest`.
          */
@@ -517,7 +567,7 @@ export interface paths {
         };
         /**
          * Saved segments, oldest first: of one project, or of every project in scope when projectId is omitted
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -525,7 +575,7 @@ export interface paths {
         put?: never;
         /**
          * Save a segment: a named filter over a project's subscribers, evaluated whenever it is used
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -547,7 +597,7 @@ export interface paths {
         put?: never;
         /**
          * Live reach estimate: how many active subscribers of the project match the filters (or a saved segment), out of all its active ones
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -567,7 +617,7 @@ export interface paths {
         };
         /**
          * Read one saved segment
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -576,7 +626,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a saved segment
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -585,7 +635,7 @@ export interface paths {
         head?: never;
         /**
          * Rename a segment or replace its filters
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -601,7 +651,7 @@ export interface paths {
         };
         /**
          * Campaigns, newest first: of one project, or of every project in scope; optionally of one status
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -611,7 +661,7 @@ export interface paths {
          * Create a campaign: send now, schedule it, or keep it as a draft
          * @description The content is checked against the 4,096-byte Web Push limit with the largest payload the campaign can produce (422 `PUSH_PAYLOAD_TOO_LARGE`). `immediate` starts the fan-out at once.
          *
-         *     **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         *     **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -631,7 +681,7 @@ export interface paths {
         };
         /**
          * One campaign with its live stats
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -640,7 +690,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a draft or scheduled campaign (409 once it has started: cancel it instead)
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -649,7 +699,7 @@ export interface paths {
         head?: never;
         /**
          * Edit a draft or scheduled campaign (409 once it has started)
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -667,7 +717,7 @@ export interface paths {
         put?: never;
         /**
          * Start sending a draft or scheduled campaign now
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -689,7 +739,7 @@ export interface paths {
         put?: never;
         /**
          * Pause a sending campaign (takes effect within seconds); pausing a paused campaign changes nothing
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -711,7 +761,7 @@ export interface paths {
         put?: never;
         /**
          * Resume a paused campaign where it stopped
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -733,7 +783,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a campaign that has not finished: recipients not sent yet are skipped (reason campaign_cancelled)
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role MEMBER or above); or a tenant JWT (role MEMBER or above); or a partner JWT + `reach-tenant-id` (role MEMBER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -753,7 +803,7 @@ export interface paths {
         };
         /**
          * Per-recipient results of a campaign, in fan-out order
-         * @description **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         * @description **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -833,7 +883,7 @@ export interface paths {
          * Download a campaign's per-recipient results as CSV
          * @description Streamed (chunked) in fan-out order, one row per recipient, whatever the campaign's size. Columns: messageId, subscriberId, externalId, status, reason, pushStatus, createdAt, completedAt, displayedAt, clickedAt. RFC 4180 quoting; a cell starting with `=`, `+`, `-` or `@` gets a leading `'` so spreadsheets do not run it as a formula.
          *
-         *     **Authentication:** a project API key (`x-api-key`); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
+         *     **Authentication:** a project API key (`x-api-key`) of scope `full` (a publishable key gets 403); or a dashboard JWT + `x-org-id` (role VIEWER or above); or a tenant JWT (role VIEWER or above); or a partner JWT + `reach-tenant-id` (role VIEWER or above).
          *
          *     **Rate-limit group:** `default`.
          */
@@ -3606,6 +3656,12 @@ export interface operations {
                                 default?: number;
                                 ingest?: number;
                             } | null;
+                            /** @description Origins whose pages may use the project's publishable API keys (CORS and the Origin check) */
+                            allowedOrigins: string[];
+                            /** @description When true, identify with a publishable key must carry identityToken = hex HMAC-SHA256(identity secret, externalId) */
+                            identityVerification: boolean;
+                            /** @description When the current identity secret was made (POST /projects/{projectId}/identity-secret); null = none yet */
+                            identitySecretCreatedAt: string | null;
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3761,6 +3817,8 @@ export interface operations {
                             windowSeconds: number;
                         } | null;
                     };
+                    /** @description Origins (≤ 20) whose pages may use the project's publishable API keys; a publishable key's request with any other Origin header is 403 */
+                    allowedOrigins?: string[];
                 };
             };
         };
@@ -3801,6 +3859,12 @@ export interface operations {
                             default?: number;
                             ingest?: number;
                         } | null;
+                        /** @description Origins whose pages may use the project's publishable API keys (CORS and the Origin check) */
+                        allowedOrigins: string[];
+                        /** @description When true, identify with a publishable key must carry identityToken = hex HMAC-SHA256(identity secret, externalId) */
+                        identityVerification: boolean;
+                        /** @description When the current identity secret was made (POST /projects/{projectId}/identity-secret); null = none yet */
+                        identitySecretCreatedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -4008,6 +4072,12 @@ export interface operations {
                             default?: number;
                             ingest?: number;
                         } | null;
+                        /** @description Origins whose pages may use the project's publishable API keys (CORS and the Origin check) */
+                        allowedOrigins: string[];
+                        /** @description When true, identify with a publishable key must carry identityToken = hex HMAC-SHA256(identity secret, externalId) */
+                        identityVerification: boolean;
+                        /** @description When the current identity secret was made (POST /projects/{projectId}/identity-secret); null = none yet */
+                        identitySecretCreatedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
@@ -4304,6 +4374,10 @@ export interface operations {
                         default?: number;
                         ingest?: number;
                     } | null;
+                    /** @description Replaces the list; [] = no page may use the project's publishable keys */
+                    allowedOrigins?: string[];
+                    /** @description true requires identityToken on identify from publishable keys (create the identity secret first, else 409) */
+                    identityVerification?: boolean;
                 };
             };
         };
@@ -4344,10 +4418,186 @@ export interface operations {
                             default?: number;
                             ingest?: number;
                         } | null;
+                        /** @description Origins whose pages may use the project's publishable API keys (CORS and the Origin check) */
+                        allowedOrigins: string[];
+                        /** @description When true, identify with a publishable key must carry identityToken = hex HMAC-SHA256(identity secret, externalId) */
+                        identityVerification: boolean;
+                        /** @description When the current identity secret was made (POST /projects/{projectId}/identity-secret); null = none yet */
+                        identitySecretCreatedAt: string | null;
                         /** Format: date-time */
                         createdAt: string;
                         /** Format: date-time */
                         updatedAt: string;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "projects.rotateIdentitySecret": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a dashboard JWT (Authorization: Bearer): the organization to act in (its id); without it 403. Not used with a tenant JWT or a partner JWT + reach-tenant-id. */
+                "x-org-id"?: string;
+                /** @description With a partner JWT (required then): the tenant to act on, by its id or externalId */
+                "reach-tenant-id"?: string;
+            };
+            path: {
+                /** @description proj_… identifier */
+                projectId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        projectId: string;
+                        /** @description 256 random bits, hex. Shown only in this response: store it on your backend now. */
+                        identitySecret: string;
+                        /** Format: date-time */
+                        createdAt: string;
                     };
                 };
             };
@@ -4520,6 +4770,11 @@ export interface operations {
                             id: string;
                             projectId: string;
                             name: string;
+                            /**
+                             * @description `full`: server side, every API-key operation. `publishable`: safe in a page: register, identify, tag and unsubscribe its own subscription (by token), report notification events, read the SDK config; only from the project's allowedOrigins
+                             * @enum {string}
+                             */
+                            scope: "full" | "publishable";
                             /** @example rb_live_ */
                             prefix: string;
                             last4: string;
@@ -4665,6 +4920,11 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
+                    /**
+                     * @description full (default) or publishable (safe in a page)
+                     * @enum {string}
+                     */
+                    scope?: "full" | "publishable";
                 };
             };
         };
@@ -4683,6 +4943,11 @@ export interface operations {
                         id: string;
                         projectId: string;
                         name: string;
+                        /**
+                         * @description `full`: server side, every API-key operation. `publishable`: safe in a page: register, identify, tag and unsubscribe its own subscription (by token), report notification events, read the SDK config; only from the project's allowedOrigins
+                         * @enum {string}
+                         */
+                        scope: "full" | "publishable";
                         /** @example rb_live_ */
                         prefix: string;
                         last4: string;
@@ -4881,6 +5146,11 @@ export interface operations {
                         id: string;
                         projectId: string;
                         name: string;
+                        /**
+                         * @description `full`: server side, every API-key operation. `publishable`: safe in a page: register, identify, tag and unsubscribe its own subscription (by token), report notification events, read the SDK config; only from the project's allowedOrigins
+                         * @enum {string}
+                         */
+                        scope: "full" | "publishable";
                         /** @example rb_live_ */
                         prefix: string;
                         last4: string;
@@ -5234,6 +5504,8 @@ export interface operations {
                     token: string;
                     /** @description Your user id for this subscriber */
                     externalId: string;
+                    /** @description hex HMAC-SHA256(identity secret, externalId); required from a publishable key when the project verifies identities */
+                    identityToken?: string;
                 };
             };
         };
@@ -5480,6 +5752,199 @@ export interface operations {
                         lastSeenAt: string;
                         /** @description How many subscribers the change applied to (several when addressed by externalId); the body is the most recently created of them */
                         matched: number;
+                    };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body is not JSON */
+            415: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid fields */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Internal fault */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Database unavailable: retry after Retry-After seconds */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    "subscribers.unsubscribeByToken": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The subscriber's token (tok_…) */
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        projectId: string;
+                        /** @description Opaque handle for identify/tags calls from the browser (tok_…) */
+                        token: string;
+                        /** @enum {string} */
+                        status: "active" | "unsubscribed" | "expired";
+                        endpoint: string;
+                        externalId: string | null;
+                        tags: string[];
+                        userAgent: string | null;
+                        browser: string | null;
+                        os: string | null;
+                        /** @description desktop, mobile, tablet, smarttv, console, wearable, embedded or xr */
+                        deviceType: string | null;
+                        timezone: string | null;
+                        language: string | null;
+                        /** @description ISO 3166-1 alpha-2: as given at registration, else from the client IP (offline geo-IP) */
+                        country: string | null;
+                        /** @description As given at registration, else from the client IP (offline geo-IP) */
+                        city: string | null;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                        /**
+                         * Format: date-time
+                         * @description Set at registration, identify and tag changes
+                         */
+                        lastSeenAt: string;
                     };
                 };
             };

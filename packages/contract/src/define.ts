@@ -32,6 +32,12 @@ export interface ProtectedRule {
       readonly role?: Role;
       /** Where the organization id comes from for `member`: the `x-org-id` header (default) or the `orgId` input. */
       readonly orgFrom?: "header" | "input";
+      /**
+       * Set when a publishable (browser-safe) API key may call this too; without it such a key gets 403.
+       * `refuse` names input fields a publishable key may not give: it addresses only the subscription
+       * it holds (by token), never a user's subscribers (by externalId).
+       */
+      readonly publishable?: { readonly refuse?: readonly string[] };
 }
 export type AuthRule = PublicRule | ProtectedRule;
 
@@ -91,7 +97,15 @@ function checkAuthRule(operationId: string, auth: AuthRule): void {
   if (auth.accepts.some((k) => (ORG_PRINCIPALS as readonly string[]).includes(k)) && !auth.role) {
     throw new Error(`${operationId}: org principals need a minimum role`);
   }
+  if (auth.publishable && !auth.accepts.includes("apiKey")) throw new Error(`${operationId}: publishable keys are API keys: accept apiKey`);
 }
+
+/** API key scopes: `full` for servers, `publishable` for pages (only the procedures whose rule says `publishable`). */
+export const API_KEY_SCOPES = ["full", "publishable"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** True when a publishable API key may call a procedure with this rule. */
+export const publishableMay = (auth: AuthRule): boolean => !isPublic(auth) && auth.publishable !== undefined;
 
 /** Declares one procedure. `auth` is mandatory here so no procedure can exist without an access rule. */
 export function defineProcedure<I extends z.ZodType, O extends z.ZodType>(args: DefineArgs<I, O>): ProcedureDef<I, O> {

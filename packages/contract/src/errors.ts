@@ -18,6 +18,17 @@ export const DOMAIN_ERRORS = {
   WRONG_PROJECT: { status: 403, message: "Resource belongs to a different project" },
   /** Answered with `wrongCredentialMessage(rule)`, which names what the route takes; this is the fallback. */
   FORBIDDEN: { status: 403, message: "This credential cannot be used on this route" },
+  PUBLISHABLE_KEY: {
+    status: 403,
+    message: "This API key is publishable: it can only register, identify, tag and unsubscribe subscribers and report notification events",
+  },
+  /** Answered with the field named: a publishable key addresses the subscription it holds by its token. */
+  PUBLISHABLE_KEY_FIELD: { status: 403, message: "This API key is publishable: address the subscriber by its token" },
+  /** Answered as "Origin <origin> is not allowed for this project". */
+  ORIGIN_NOT_ALLOWED: { status: 403, message: "Origin not allowed for this project" },
+  IDENTITY_TOKEN_REQUIRED: { status: 403, message: "This project verifies identities: identityToken is required (HMAC-SHA256 of externalId with the project's identity secret)" },
+  IDENTITY_TOKEN_INVALID: { status: 403, message: "identityToken does not match externalId" },
+  IDENTITY_SECRET_MISSING: { status: 409, message: "Create the project's identity secret first (POST /projects/{projectId}/identity-secret)" },
   INSUFFICIENT_ROLE: { status: 403, message: "Your role does not allow this action" },
   NOT_FOUND: { status: 404, message: "Not found" },
   ROUTE_NOT_FOUND: { status: 404, message: "Route not found" },

@@ -51,13 +51,21 @@ export const contract = {
     delete: organizations.remove,
   },
   members: { list: members.list, add: members.add, update: members.update, remove: members.remove },
-  projects: { list: projects.list, create: projects.create, get: projects.get, update: projects.update, delete: projects.remove },
+  projects: {
+    list: projects.list,
+    create: projects.create,
+    get: projects.get,
+    update: projects.update,
+    delete: projects.remove,
+    rotateIdentitySecret: projects.rotateIdentitySecret,
+  },
   apiKeys: { list: apiKeys.list, create: apiKeys.create, revoke: apiKeys.revoke },
   // Static paths before /subscribers/{id} (first-declared-wins routing).
   subscribers: {
     register: subscribers.register,
     identify: subscribers.identify,
     tags: subscribers.tags,
+    unsubscribeByToken: subscribers.unsubscribeByToken,
     list: subscribers.list,
     get: subscribers.get,
     unsubscribe: subscribers.unsubscribe,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { API_KEY_SCOPES } from "./define";
 import { canonicalized, projectRateLimitsSchema, storable, text, timestamp } from "./schemas";
 
 // Projects, API keys and subscribers: the shapes and field rules shared by their procedures.
@@ -102,6 +103,33 @@ export const deliveryPolicyInput = z
   .object({ quietHours: quietHoursSchema.nullable().optional(), frequencyCap: frequencyCapSchema.nullable().optional() })
   .strict();
 
+/** At most this many browser origins per project. */
+export const MAX_ALLOWED_ORIGINS = 20;
+
+/** `scheme://host[:port]` exactly as a browser's Origin header carries it (lowercase, no path, no trailing slash). */
+function asOrigin(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return undefined;
+  return value.replace(/\/$/, "").toLowerCase() === url.origin ? url.origin : undefined;
+}
+
+export const originSchema = canonicalized(text().trim().max(300), asOrigin, {
+  maxLength: 300,
+  invalid: "Must be an origin: scheme://host[:port], no path (e.g. https://shop.example)",
+}).meta({ example: "https://shop.example" });
+
+/** A project's browser origins: duplicates are dropped, the order kept. */
+export const allowedOriginsSchema = z
+  .array(originSchema)
+  .max(MAX_ALLOWED_ORIGINS)
+  .transform((list) => [...new Set(list)])
+  .meta({ description: `Origins (≤ ${MAX_ALLOWED_ORIGINS}) whose pages may use the project's publishable API keys; a publishable key's request with any other Origin header is 403` });
+
 export const projectSchema = z.object({
   id: z.string(),
   organizationId: z.string(),
@@ -113,6 +141,9 @@ export const projectSchema = z.object({
   rateLimits: projectRateLimitsSchema.nullable().meta({
     description: "Raised rate limits (requests per minute per client IP) for requests made with this project's API keys, by group; null = the server's limits",
   }),
+  allowedOrigins: z.array(z.string()).meta({ description: "Origins whose pages may use the project's publishable API keys (CORS and the Origin check)" }),
+  identityVerification: z.boolean().meta({ description: "When true, identify with a publishable key must carry identityToken = hex HMAC-SHA256(identity secret, externalId)" }),
+  identitySecretCreatedAt: timestamp.nullable().meta({ description: "When the current identity secret was made (POST /projects/{projectId}/identity-secret); null = none yet" }),
   createdAt: timestamp,
   updatedAt: timestamp,
 });
@@ -120,10 +151,15 @@ export const projectSchema = z.object({
 // ---------------------------------------------------------------------------------------------
 // API keys
 
+export const apiKeyScopeSchema = z.enum(API_KEY_SCOPES).meta({
+  description: "`full`: server side, every API-key operation. `publishable`: safe in a page: register, identify, tag and unsubscribe its own subscription (by token), report notification events, read the SDK config; only from the project's allowedOrigins",
+});
+
 export const apiKeySchema = z.object({
   id: z.string(),
   projectId: z.string(),
   name: z.string(),
+  scope: apiKeyScopeSchema,
   prefix: z.string().meta({ example: "rb_live_" }),
   last4: z.string(),
   display: z.string().meta({ description: "prefix…last4, safe to show", example: "rb_live_…x9Qa" }),

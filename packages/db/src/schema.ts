@@ -67,6 +67,13 @@ export interface ProjectsTable {
   deliveryPolicy: string;
   /** JSON text or null: raised rate limits per group. */
   rateLimits: string | null;
+  /** JSON text of an array of origins, or null (none): pages that may use the publishable keys. */
+  allowedOrigins: string | null;
+  /** `on`: identify from a publishable key needs an identityToken. */
+  identityVerification: "off" | "on";
+  /** HMAC key for identity tokens, sealed with ENCRYPTION_KEY (associated data: the project id); never returned after creation. */
+  identitySecretEnc: string | null;
+  identitySecretCreatedAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -77,6 +84,8 @@ export interface ApiKeysTable {
   name: string;
   /** SHA-256 hex of the full key. */
   keyHash: string;
+  /** `full` or `publishable`. */
+  scope: "full" | "publishable";
   prefix: string;
   last4: string;
   createdAt: string;

@@ -5,6 +5,8 @@
 export interface WorkerState {
   token: string;
   userId?: string | undefined;
+  /** Kept with the user id: a project that verifies identities needs it on every identify, the worker's too. */
+  identityToken?: string | undefined;
 }
 
 const DB = "reachbell";

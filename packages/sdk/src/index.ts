@@ -16,7 +16,7 @@ import type { WorkerState } from "./idb";
 export { ReachBellError };
 
 export interface InitOptions {
-  /** The project's API key (rb_live_… or rb_test_…). */
+  /** The project's publishable API key (rb_live_… or rb_test_…, created with scope "publishable"; the page's origin must be in the project's allowedOrigins). */
   apiKey: string;
   /** The ReachBell API's base URL. Default: the origin this script was loaded from (or the page's). */
   apiUrl?: string;
@@ -179,7 +179,7 @@ async function activeRegistration(): Promise<ServiceWorkerRegistration> {
 /** The state the service worker reads (token, user id) follows what the page knows. */
 async function shareWithWorker(s: Stored): Promise<void> {
   if (!s.token) return;
-  const state: WorkerState = { token: s.token, userId: s.userId };
+  const state: WorkerState = { token: s.token, userId: s.userId, identityToken: s.identityToken };
   await idbSet("state", state).catch((e: unknown) => log("could not store the token for the worker", e));
 }
 
@@ -354,7 +354,8 @@ export function removeTags(tags: string[]): Promise<void> {
 export function unsubscribe(): Promise<void> {
   return guarded(async () => {
     const s = load();
-    if (s.subscriberId) await callApi(ep, "DELETE", `/subscribers/${encodeURIComponent(s.subscriberId)}`);
+    // By token: the handle a publishable key may use (it cannot address subscribers by id).
+    if (s.token) await callApi(ep, "POST", "/subscribers/unsubscribe", { token: s.token });
     if (!unsupportedReason()) {
       const reg = await navigator.serviceWorker.getRegistration(options!.swPath);
       await (await reg?.pushManager.getSubscription())?.unsubscribe();

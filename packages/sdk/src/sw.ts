@@ -115,8 +115,11 @@ async function resubscribe(event: SubscriptionChangeEvent): Promise<void> {
   const json = sub.toJSON();
   const created = await registerSubscription(ep, { endpoint: json.endpoint, keys: json.keys, userAgent: navigator.userAgent });
   const previous = await idbGet<WorkerState>("state");
-  await idbSet("state", { token: created.token, userId: previous?.userId } satisfies WorkerState);
-  if (previous?.userId) await callApi(ep, "POST", "/subscribers/identify", { token: created.token, externalId: previous.userId });
+  await idbSet("state", { token: created.token, userId: previous?.userId, identityToken: previous?.identityToken } satisfies WorkerState);
+  if (previous?.userId) {
+    const proof = previous.identityToken ? { identityToken: previous.identityToken } : {};
+    await callApi(ep, "POST", "/subscribers/identify", { token: created.token, externalId: previous.userId, ...proof });
+  }
   // The page's SDK notices the new endpoint on its next load and adopts this subscriber (409 → the same one).
 }
 

@@ -16,6 +16,7 @@
 // CHROMIUM_PATH at another Chromium-family binary. A missing browser fails the suite, never skips it.
 
 import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -88,11 +89,15 @@ describe("browser SDK and service worker in Chromium", () => {
   let site: Server;
   let siteUrl: string;
   let browser: Browser;
+  /** The page's key: publishable, for the test site's origin only. */
   let apiKey: string;
+  /** The backend's key (full scope): reads subscribers and sends. */
+  let serverKey: string;
+  let identitySecret: string;
   let vapidPublicKey: string;
   const contexts: BrowserContext[] = [];
 
-  const headers = () => ({ "content-type": "application/json", "x-api-key": apiKey });
+  const headers = () => ({ "content-type": "application/json", "x-api-key": serverKey });
   const getSubscriber = async (id: string) => json(await fetch(`${apiUrl}/subscribers/${id}`, { headers: headers() }));
 
   /** A fresh browser profile on the test site with notifications granted; page errors are collected. */
@@ -133,11 +138,12 @@ describe("browser SDK and service worker in Chromium", () => {
     await new Promise<void>((r) => site.listen(0, "127.0.0.1", r));
     siteUrl = `http://localhost:${(site.address() as AddressInfo).port}`;
 
-    // The API, allowing the site's origin by CORS_ORIGINS (publishable keys and allowedOrigins come later).
+    // The API with no CORS_ORIGINS: the site's origin is allowed by its project (allowedOrigins), for
+    // its publishable key only.
     const database = createDb({ dialect: "sqlite", file: ":memory:" });
     await migrateToLatest(database.db, "sqlite");
     destroyDb = () => database.destroy();
-    app = createApp({ database, config: testConfig({ corsOrigins: [siteUrl] }) });
+    app = createApp({ database, config: testConfig({ corsOrigins: [] }) });
     ({ server: api, url: apiUrl } = await app.listen(0, "127.0.0.1"));
     peer = await startPushServicePeer();
 
@@ -149,9 +155,16 @@ describe("browser SDK and service worker in Chromium", () => {
       }),
     );
     const dash = { "content-type": "application/json", authorization: `Bearer ${reg.access_token}`, "x-org-id": reg.user.organizations[0].id };
-    const project = await json(await fetch(`${apiUrl}/projects`, { method: "POST", headers: dash, body: JSON.stringify({ name: "Shop", environment: "live" }) }));
+    const project = await json(
+      await fetch(`${apiUrl}/projects`, { method: "POST", headers: dash, body: JSON.stringify({ name: "Shop", environment: "live", allowedOrigins: [siteUrl] }) }),
+    );
     vapidPublicKey = project.vapidPublicKey;
-    apiKey = (await json(await fetch(`${apiUrl}/projects/${project.id}/api-keys`, { method: "POST", headers: dash, body: JSON.stringify({ name: "site" }) }))).key;
+    const newKey = async (body: object) => (await json(await fetch(`${apiUrl}/projects/${project.id}/api-keys`, { method: "POST", headers: dash, body: JSON.stringify(body) }))).key as string;
+    apiKey = await newKey({ name: "site", scope: "publishable" });
+    serverKey = await newKey({ name: "backend" });
+    // Identity verification on: the page's identify must carry the HMAC the backend computes.
+    identitySecret = (await json(await fetch(`${apiUrl}/projects/${project.id}/identity-secret`, { method: "POST", headers: dash, body: "{}" }))).identitySecret;
+    await json(await fetch(`${apiUrl}/projects/${project.id}`, { method: "PATCH", headers: dash, body: JSON.stringify({ identityVerification: true }) }));
 
     if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH`);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
@@ -203,11 +216,20 @@ describe("browser SDK and service worker in Chromium", () => {
     const registered = await getSubscriber(result.subscriberId!);
     expect(registered).toMatchObject({ id: result.subscriberId, token: result.token, endpoint: device.endpoint, status: "active" });
 
-    await page.evaluate(async () => {
-      await window.ReachBell.identify("user-42", "0".repeat(64));
+    // A wrong identity token is refused (and readable by the page: its origin is allowed); the right one lands.
+    const refused = await page.evaluate(() =>
+      window.ReachBell.identify("user-42", "0".repeat(64)).then(
+        () => null,
+        (e: { status: number; message: string }) => ({ status: e.status, message: e.message }),
+      ),
+    );
+    expect(refused).toEqual({ status: 403, message: "identityToken does not match externalId" });
+    const identityToken = createHmac("sha256", identitySecret).update("user-42").digest("hex");
+    await page.evaluate(async (token) => {
+      await window.ReachBell.identify("user-42", token);
       await window.ReachBell.addTags(["vip", "beta"]);
       await window.ReachBell.removeTags(["beta"]);
-    });
+    }, identityToken);
     expect(await getSubscriber(result.subscriberId!)).toMatchObject({ externalId: "user-42", tags: ["vip"] });
 
     // Prompting again is the same subscriber (no second registration).
@@ -266,6 +288,10 @@ describe("browser SDK and service worker in Chromium", () => {
         .executeTakeFirstOrThrow()
         .then((r) => r.displayedAt);
     await expect.poll(displayedAt, { timeout: 20_000 }).not.toBeNull();
+
+    // Unsubscribing from the page (by its token: the publishable key cannot address subscribers by id).
+    await page.evaluate(() => window.ReachBell.unsubscribe());
+    expect(await getSubscriber(result.subscriberId!)).toMatchObject({ status: "unsubscribed" });
     expect(errors).toEqual([]);
   }, 120_000);
 

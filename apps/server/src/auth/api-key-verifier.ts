@@ -1,6 +1,8 @@
 import { hashApiKey, looksLikeApiKey } from "@reachbell/auth";
 import type { Database } from "@reachbell/db";
+import type { ApiKeyScope } from "@reachbell/contract";
 import { InvalidatedCache } from "../invalidated-cache";
+import { parseOrigins } from "../services/partners";
 import type { InvalidationBus } from "./invalidation-bus";
 
 export interface ApiKeyIdentity {
@@ -9,13 +11,16 @@ export interface ApiKeyIdentity {
   projectId: string;
   orgId: string;
   environment: "live" | "sandbox";
+  scope: ApiKeyScope;
+  /** The project's browser origins (publishable keys are refused from any other Origin). */
+  allowedOrigins: readonly string[];
 }
 
 /**
  * Verifies `x-api-key` without a database round trip per request.
  *
- * Correctness of the cache: only valid keys are cached, for `ttlMs`. Revoking a key (or deleting its
- * project or organization) publishes an invalidation on the bus, which applies it here at once and on
+ * Correctness of the cache: only valid keys are cached, for `ttlMs`. Revoking a key (or deleting or
+ * updating its project: the identity carries the project's allowed origins) publishes an invalidation on the bus, which applies it here at once and on
  * every other instance before its next request (Redis pub/sub when REDIS_URL is set); a lookup already in flight
  * does not cache what it read (see InvalidatedCache). The TTL is only a backstop for a missed message. `lastUsedAt` is collected in memory and written in one batch every
  * `usageFlushMs` and at shutdown, so a busy key costs no write per request.
@@ -60,7 +65,7 @@ export class ApiKeyVerifier {
       const row = await this.database.db
         .selectFrom("apiKeys")
         .innerJoin("projects", "projects.id", "apiKeys.projectId")
-        .select(["apiKeys.id as keyId", "apiKeys.projectId", "projects.organizationId as orgId", "projects.environment"])
+        .select(["apiKeys.id as keyId", "apiKeys.projectId", "apiKeys.scope", "projects.organizationId as orgId", "projects.environment", "projects.allowedOrigins"])
         .where("apiKeys.keyHash", "=", keyHash)
         .where("apiKeys.revokedAt", "is", null)
         .executeTakeFirst();
@@ -69,7 +74,15 @@ export class ApiKeyVerifier {
         if (opts.fresh) this.cache.invalidate({ key: keyHash });
         return null;
       }
-      identity = { keyId: row.keyId, keyHash, projectId: row.projectId, orgId: row.orgId, environment: row.environment };
+      identity = {
+        keyId: row.keyId,
+        keyHash,
+        projectId: row.projectId,
+        orgId: row.orgId,
+        environment: row.environment,
+        scope: row.scope,
+        allowedOrigins: parseOrigins(row.allowedOrigins),
+      };
       this.cache.set(keyHash, identity, now, generation);
     }
     if (opts.recordUse !== false) this.lastUse.set(identity.keyId, now);

@@ -3,6 +3,7 @@ import { type AuthRule, type ProtectedRule, type Role, UNSTORABLE_TEXT_MESSAGE, 
 import type { Context } from "../context";
 import { DomainError } from "../errors";
 import { verifyPartnerToken } from "./partner-tokens";
+import type { ApiKeyIdentity } from "./api-key-verifier";
 import type { AuthState } from "./principal";
 import { verifyUserToken } from "./user-tokens";
 
@@ -54,9 +55,12 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: Ra
   const token = bearerToken(ctx);
   // An API key is used when the route takes one, or when it is the only credential presented.
   if (apiKey !== undefined && (rule.accepts.includes("apiKey") || token === undefined)) {
-    const state = await authenticateApiKey(ctx, apiKey, opts.freshApiKey === true);
+    const identity = await ctx.deps.apiKeys.verify(apiKey, { request: ctx.headers, ...(opts.freshApiKey === true ? { fresh: true, recordUse: false } : {}) });
+    if (!identity) throw new DomainError("INVALID_API_KEY");
+    // A publishable key hears about its scope on every route it may not call, whatever else the route takes.
+    if (identity.scope === "publishable") await checkPublishable(rule, identity, ctx, getRawInput);
     if (!rule.accepts.includes("apiKey")) wrongCredential(rule);
-    return checkProject(state, ctx, getRawInput);
+    return checkProject(apiKeyState(identity), ctx, getRawInput);
   }
   if (!token) throw new DomainError("NOT_AUTHENTICATED");
 
@@ -68,15 +72,35 @@ export async function authenticate(rule: AuthRule, ctx: Context, getRawInput: Ra
   return checkProject(state, ctx, getRawInput);
 }
 
-async function authenticateApiKey(ctx: Context, apiKey: string, fresh: boolean): Promise<AuthState> {
-  const identity = await ctx.deps.apiKeys.verify(apiKey, { request: ctx.headers, ...(fresh ? { fresh, recordUse: false } : {}) });
-  if (!identity) throw new DomainError("INVALID_API_KEY");
+function apiKeyState(identity: ApiKeyIdentity): AuthState {
   return {
-    principal: { kind: "apiKey", keyId: identity.keyId, projectId: identity.projectId, orgId: identity.orgId, environment: identity.environment },
+    principal: { kind: "apiKey", keyId: identity.keyId, projectId: identity.projectId, orgId: identity.orgId, environment: identity.environment, scope: identity.scope },
     // An API key acts with MEMBER rights inside its one project (subscribers, sending).
     org: { id: identity.orgId, role: "MEMBER" },
     project: { id: identity.projectId, environment: identity.environment },
   };
+}
+
+/**
+ * A publishable key (a page's): only procedures whose rule says `publishable`, without the input
+ * fields the rule refuses, and from the project's allowed origins. A request without Origin is let
+ * through: browsers always send it on the cross-origin calls a page makes (and on every POST), so
+ * its absence means a client that is no page, which could send any Origin it liked anyway; the
+ * scope, not the Origin, is what limits such a client.
+ */
+async function checkPublishable(rule: ProtectedRule, identity: ApiKeyIdentity, ctx: Context, getRawInput: RawInput): Promise<void> {
+  if (!rule.publishable) throw new DomainError("PUBLISHABLE_KEY");
+  for (const field of rule.publishable.refuse ?? []) {
+    if ((await rawInputField(getRawInput, field)) !== undefined) {
+      throw new DomainError("PUBLISHABLE_KEY_FIELD", { message: `This API key is publishable: address the subscriber by its token, not by ${field}` });
+    }
+  }
+  const origin = header(ctx, "origin");
+  if (origin !== undefined && !identity.allowedOrigins.includes(origin)) {
+    // The header is echoed: keep it printable and short (it is the caller's own value).
+    const shown = /^[\x20-\x7e]{1,300}$/.test(origin) ? origin : JSON.stringify(origin.slice(0, 300));
+    throw new DomainError("ORIGIN_NOT_ALLOWED", { message: `Origin ${shown} is not allowed for this project` });
+  }
 }
 
 async function authenticateUserToken(rule: ProtectedRule, ctx: Context, token: string, getRawInput: RawInput): Promise<AuthState> {

@@ -1,11 +1,11 @@
-import type { Role } from "@reachbell/contract";
+import type { ApiKeyScope, Role } from "@reachbell/contract";
 
 /** Who is calling, as established by `authenticate`. Handlers receive this, never raw credentials. */
 export type Principal =
   | { kind: "anonymous" }
   | { kind: "user"; userId: string }
   | { kind: "member"; userId: string; orgId: string; role: Role }
-  | { kind: "apiKey"; keyId: string; projectId: string; orgId: string; environment: "live" | "sandbox" }
+  | { kind: "apiKey"; keyId: string; projectId: string; orgId: string; environment: "live" | "sandbox"; scope: ApiKeyScope }
   | { kind: "partner"; partnerId: string }
   | { kind: "tenant"; partnerId: string; orgId: string; role: Role; externalUserId: string; email: string; name: string }
   | { kind: "partnerTenant"; partnerId: string; orgId: string; role: Role };
@@ -44,6 +44,9 @@ export interface Scope {
   orgId: string;
   projectId?: string;
 }
+
+/** True for a call made with a publishable (browser) API key. */
+export const isPublishableKey = (auth: AuthState): boolean => auth.principal.kind === "apiKey" && auth.principal.scope === "publishable";
 
 export function scopeOf(auth: AuthState): Scope {
   const org = orgOf(auth);

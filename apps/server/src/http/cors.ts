@@ -1,7 +1,9 @@
 import { peekClaims } from "@reachbell/auth";
+import { contractEntries, publishableMay } from "@reachbell/contract";
 import type { Database } from "@reachbell/db";
 import cors from "cors";
 import type { RequestHandler } from "express";
+import type { ApiKeyVerifier } from "../auth/api-key-verifier";
 import type { Logger } from "../logger";
 import { parseOrigins } from "../services/partners";
 
@@ -57,6 +59,17 @@ export class PartnerOrigins {
   }
 }
 
+/** `(method, path)` → whether a publishable key may call that REST route (the contract's `publishable` rule). */
+function publishableRoutes(): (method: string, url: string) => boolean {
+  const routes = contractEntries()
+    .filter(([, d]) => publishableMay(d.meta.auth))
+    .map(([, d]) => ({ method: d.meta.rest.method, path: new RegExp(`^${d.meta.rest.path.replace(/\{\w+\}/g, "[^/]+")}/?$`, "i") }));
+  return (method, url) => {
+    const path = url.split("?")[0]!;
+    return routes.some((r) => r.method === method && r.path.test(path));
+  };
+}
+
 /**
  * CORS, closed by default: a response carries CORS headers only for an allowed origin.
  * - `CORS_ORIGINS` (global): any route.
@@ -64,9 +77,16 @@ export class PartnerOrigins {
  *   carry no credentials) are answered for any partner's origin, and the real request then only gets
  *   CORS headers if its token belongs to a partner that allowed the origin. The token is only peeked
  *   at here to choose headers; it is verified, as always, by the auth middleware.
+ * - A project's `allowedOrigins`: requests made with that project's publishable API key, on the
+ *   routes a publishable key may call. A preflight carries no key, so the project is unknown then:
+ *   preflights to those routes are answered for any origin, and the real request gets CORS headers
+ *   only when its key is publishable and the origin is in its project's list (the auth guard refuses
+ *   it with 403 otherwise, so even a client ignoring CORS gets nothing done). A key that is no key
+ *   gets them too: its 401 says nothing about any project, and the page can show why it failed.
  */
-export function corsMiddleware(globalOrigins: readonly string[], partnerOrigins: PartnerOrigins): RequestHandler {
+export function corsMiddleware(globalOrigins: readonly string[], partnerOrigins: PartnerOrigins, apiKeys: ApiKeyVerifier): RequestHandler {
   const global = new Set(globalOrigins);
+  const isPublishableRoute = publishableRoutes();
   const options: cors.CorsOptions = {
     methods: ["GET", "POST", "PATCH", "PUT", "DELETE"],
     allowedHeaders: CORS_ALLOWED_HEADERS,
@@ -77,9 +97,19 @@ export function corsMiddleware(globalOrigins: readonly string[], partnerOrigins:
   };
   const allowed = async (req: Parameters<RequestHandler>[0], origin: string): Promise<boolean> => {
     if (global.has(origin)) return true;
+    const requested = req.headers["access-control-request-method"];
+    const preflight = req.method === "OPTIONS" && requested !== undefined;
+    if (isPublishableRoute(preflight ? String(requested).toUpperCase() : req.method, req.url)) {
+      if (preflight) return true;
+      const key = req.headers["x-api-key"];
+      if (typeof key === "string") {
+        const identity = await apiKeys.verify(key.trim(), { recordUse: false });
+        if (identity === null) return true;
+        if (identity.scope === "publishable") return identity.allowedOrigins.includes(origin);
+      }
+    }
     const partners = await partnerOrigins.partnersFor(origin);
     if (!partners) return false;
-    const preflight = req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
     if (preflight) return true;
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
     const partnerId = m ? peekClaims(m[1]!)?.partnerId : undefined;

@@ -8,7 +8,7 @@ import { applyExamples } from "./openapi-examples";
 /** The security schemes of the API; which ones an operation lists comes from its contract entry. */
 export const SECURITY_SCHEMES = {
   bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Dashboard JWT from POST /auth/login" },
-  apiKeyAuth: { type: "apiKey", in: "header", name: "x-api-key", description: "Project API key: rb_live_… or rb_test_…" },
+  apiKeyAuth: { type: "apiKey", in: "header", name: "x-api-key", description: "Project API key: rb_live_… or rb_test_…, of scope full (server side) or publishable (safe in a page)" },
   partnerJwt: {
     type: "http",
     scheme: "bearer",
@@ -125,7 +125,9 @@ function authText(rule: AuthRule): string {
           ? `a dashboard JWT of a member of the organization \`orgId\`${roleText(rule)}`
           : `a dashboard JWT + \`x-org-id\`${roleText(rule)}`;
       case "apiKey":
-        return "a project API key (`x-api-key`)";
+        return rule.publishable
+          ? `a project API key (\`x-api-key\`), publishable keys included (from the project's \`allowedOrigins\`${rule.publishable.refuse?.length ? `; not with ${rule.publishable.refuse.map((f) => `\`${f}\``).join(", ")}` : ""})`
+          : "a project API key (`x-api-key`) of scope `full` (a publishable key gets 403)";
       case "partner":
         return "a partner JWT";
       case "tenant":

@@ -13,6 +13,7 @@ export const projectsRouter = router({
   get: implement(p.get).query(({ ctx, input }) => projects.get(ctx.deps, orgOf(ctx.auth).id, input.projectId)),
   update: implement(p.update).mutation(({ ctx, input }) => projects.update(ctx.deps, orgOf(ctx.auth).id, input)),
   delete: implement(p.delete).mutation(({ ctx, input }) => projects.remove(ctx.deps, orgOf(ctx.auth).id, input.projectId)),
+  rotateIdentitySecret: implement(p.rotateIdentitySecret).mutation(({ ctx, input }) => projects.rotateIdentitySecret(ctx.deps, orgOf(ctx.auth).id, input.projectId)),
 });
 
 export const apiKeysRouter = router({

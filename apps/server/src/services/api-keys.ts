@@ -1,4 +1,5 @@
 import { API_KEY_PREFIX, hashApiKey, mintApiKey } from "@reachbell/auth";
+import type { ApiKeyScope } from "@reachbell/contract";
 import { newId } from "@reachbell/db";
 import type { Deps } from "../context";
 import { DomainError } from "../errors";
@@ -25,10 +26,10 @@ export async function list(deps: Deps, orgId: string, input: { projectId: string
 }
 
 /**
- * Mints a key for the project's environment (`rb_live_` / `rb_test_` + 192 random bits, base64url).
+ * Mints a key for the project's environment (`rb_live_` / `rb_test_` + 192 random bits, base64url), of either scope.
  * Only its SHA-256 is stored; the full key is in this response and nowhere else.
  */
-export async function create(deps: Deps, orgId: string, input: { projectId: string; name: string }) {
+export async function create(deps: Deps, orgId: string, input: { projectId: string; name: string; scope?: ApiKeyScope | undefined }) {
   const project = await projectIn(deps, orgId, input.projectId);
   const key = mintApiKey(project.environment);
   const row = {
@@ -36,6 +37,8 @@ export async function create(deps: Deps, orgId: string, input: { projectId: stri
     projectId: project.id,
     name: input.name,
     keyHash: hashApiKey(key),
+    // Publishable keys keep the environment's prefix: the scope is the key's, not its spelling's.
+    scope: input.scope ?? "full",
     prefix: API_KEY_PREFIX[project.environment],
     last4: key.slice(-4),
     createdAt: deps.clock().toISOString(),

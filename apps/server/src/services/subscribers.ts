@@ -2,6 +2,7 @@ import { MAX_TAGS_PER_SUBSCRIBER } from "@reachbell/contract";
 import { type DB, type Dialect, type SubscribersTable, newId, precompile } from "@reachbell/db";
 import { checkEndpointUrl, isValidP256PublicKey } from "@reachbell/push";
 import { type Kysely, sql } from "kysely";
+import { verifyIdentityToken } from "../auth/identity-verification";
 import type { Scope } from "../auth/principal";
 import type { Deps } from "../context";
 import { isUniqueViolation } from "../db-errors";
@@ -172,13 +173,29 @@ export async function register(deps: Deps, scope: Scope, rawInput: RegisterInput
   throw new Error("subscriber registration did not settle after 3 attempts");
 }
 
-export async function identify(deps: Deps, scope: Scope, input: { token: string; externalId: string }) {
+/**
+ * Attaches the user id. `verifyIdentity` (a publishable key's call) requires, when the project turned
+ * identity verification on, the identityToken its backend computed for this externalId: 403 otherwise,
+ * before anything is read or written.
+ */
+export async function identify(deps: Deps, scope: Scope, input: { token: string; externalId: string; identityToken?: string | undefined }, opts: { verifyIdentity?: boolean } = {}) {
   const db = deps.database.db;
+  if (opts.verifyIdentity && scope.projectId !== undefined) await checkIdentityToken(deps, scope.projectId, input);
   const row = await scoped(db, scope).where("subscribers.token", "=", input.token).executeTakeFirst();
   if (!row) notFound();
   const updatedAt = deps.clock().toISOString();
   await db.updateTable("subscribers").set({ externalId: input.externalId, updatedAt, lastSeenAt: updatedAt }).where("id", "=", row.id).execute();
   return withTags(db, { ...row, externalId: input.externalId, updatedAt, lastSeenAt: updatedAt });
+}
+
+async function checkIdentityToken(deps: Deps, projectId: string, input: { externalId: string; identityToken?: string | undefined }): Promise<void> {
+  const project = await deps.database.db.selectFrom("projects").select(["identityVerification", "identitySecretEnc"]).where("id", "=", projectId).executeTakeFirst();
+  if (!project || project.identityVerification !== "on") return;
+  if (input.identityToken === undefined || input.identityToken === "") throw new DomainError("IDENTITY_TOKEN_REQUIRED");
+  // Verification is only turned on once a secret exists (projects.update); without one nothing matches.
+  if (project.identitySecretEnc === null || !verifyIdentityToken(deps.secrets, projectId, project.identitySecretEnc, input.externalId, input.identityToken)) {
+    throw new DomainError("IDENTITY_TOKEN_INVALID");
+  }
 }
 
 /**
@@ -257,9 +274,10 @@ export async function get(deps: Deps, scope: Scope, id: string) {
 }
 
 /** Marks the subscriber unsubscribed (idempotent); it keeps its tags and externalId and can re-register. */
-export async function unsubscribe(deps: Deps, scope: Scope, id: string) {
+export async function unsubscribe(deps: Deps, scope: Scope, ref: { id: string } | { token: string }) {
   const db = deps.database.db;
-  const row = await scoped(db, scope).where("subscribers.id", "=", id).executeTakeFirst();
+  const q = scoped(db, scope);
+  const row = await ("id" in ref ? q.where("subscribers.id", "=", ref.id) : q.where("subscribers.token", "=", ref.token)).executeTakeFirst();
   if (!row) notFound();
   if (row.status === "unsubscribed") return withTags(db, row);
   const updatedAt = deps.clock().toISOString();

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineProcedure } from "../define";
-import { apiKeySchema, createdApiKeySchema } from "../resources";
+import { apiKeySchema, apiKeyScopeSchema, createdApiKeySchema } from "../resources";
 import { idOf, nameSchema, page, paginationInput } from "../schemas";
 
 // API keys of one project, managed by organization principals (ADMIN writes, VIEWER reads).
@@ -26,7 +26,7 @@ export const create = defineProcedure({
   rest: { method: "POST", path: "/projects/{projectId}/api-keys" },
   auth: { accepts: orgPrincipals, role: "ADMIN" },
   successStatus: 201,
-  input: z.object({ projectId, name: nameSchema }),
+  input: z.object({ projectId, name: nameSchema, scope: apiKeyScopeSchema.optional().meta({ description: "full (default) or publishable (safe in a page)" }) }),
   output: createdApiKeySchema,
 });
 

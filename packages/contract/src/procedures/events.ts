@@ -17,7 +17,7 @@ export const notificationEvent = defineProcedure({
     "`dismissed` is accepted and not stored yet. Every accepted report marks the subscriber as seen (`lastSeenAt`).",
   tags: ["messages"],
   rest: { method: "POST", path: "/events/notifications" },
-  auth: { accepts: ["apiKey"] },
+  auth: { accepts: ["apiKey"], publishable: {} },
   rateLimit: "ingest",
   input: z.object({
     messageId: idOf("msg_"),

@@ -9,7 +9,7 @@ export const config = defineProcedure({
   summary: "The browser SDK's configuration for the API key's project (VAPID public key)",
   tags: ["subscribers"],
   rest: { method: "GET", path: "/sdk/config" },
-  auth: { accepts: ["apiKey"] },
+  auth: { accepts: ["apiKey"], publishable: {} },
   rateLimit: "ingest",
   input: z.object({}),
   output: z.object({

@@ -32,7 +32,7 @@ export const register = defineProcedure({
   summary: "Register a web-push subscription; the same endpoint again answers 409 with the existing subscriber (or reactivates it when unsubscribed/expired)",
   tags: ["subscribers"],
   rest: { method: "POST", path: "/subscribers" },
-  auth: { accepts: ["apiKey"] },
+  auth: { accepts: ["apiKey"], publishable: {} },
   rateLimit: "ingest",
   successStatus: 201,
   input: z
@@ -57,11 +57,18 @@ export const register = defineProcedure({
 export const identify = defineProcedure({
   operationId: "subscribers.identify",
   summary: "Attach your user id (externalId) to a subscriber",
+  description:
+    "With a publishable key on a project that verifies identities (`identityVerification`), `identityToken` is required: the hex HMAC-SHA256 of `externalId` " +
+    "under the project's identity secret, computed by your backend. Missing or wrong: 403 and nothing changes. Full-scope keys identify without it.",
   tags: ["subscribers"],
   rest: { method: "POST", path: "/subscribers/identify" },
-  auth: { accepts: ["apiKey"] },
+  auth: { accepts: ["apiKey"], publishable: {} },
   rateLimit: "ingest",
-  input: z.object({ token: tokenSchema, externalId: externalIdSchema }),
+  input: z.object({
+    token: tokenSchema,
+    externalId: externalIdSchema,
+    identityToken: text().trim().max(128).optional().meta({ description: "hex HMAC-SHA256(identity secret, externalId); required from a publishable key when the project verifies identities" }),
+  }),
   output: subscriberSchema,
 });
 
@@ -73,7 +80,9 @@ export const tags = defineProcedure({
   tags: ["subscribers"],
   rest: { method: "POST", path: "/subscribers/tags" },
   exactlyOneOf: ["token", "externalId"],
-  auth: { accepts: ["apiKey"] },
+  description: "A publishable key addresses only the subscription it holds, by `token`: `externalId` from a publishable key is 403.",
+  // A page holds one subscription (its token); by externalId it could relabel any user's subscribers.
+  auth: { accepts: ["apiKey"], publishable: { refuse: ["externalId"] } },
   rateLimit: "ingest",
   input: z
     .object({
@@ -86,6 +95,18 @@ export const tags = defineProcedure({
   output: subscriberSchema.extend({
     matched: z.number().int().meta({ description: "How many subscribers the change applied to (several when addressed by externalId); the body is the most recently created of them" }),
   }),
+});
+
+export const unsubscribeByToken = defineProcedure({
+  operationId: "subscribers.unsubscribeByToken",
+  summary: "Unsubscribe the subscriber holding this token (what the browser SDK calls; the subscriber stays, with status unsubscribed)",
+  tags: ["subscribers"],
+  rest: { method: "POST", path: "/subscribers/unsubscribe" },
+  // By token, the handle only the subscription's own browser (or your backend) has: a publishable key may use this, not DELETE /subscribers/{id}.
+  auth: { accepts: ["apiKey"], publishable: {} },
+  rateLimit: "ingest",
+  input: z.object({ token: tokenSchema }),
+  output: subscriberSchema,
 });
 
 export const list = defineProcedure({

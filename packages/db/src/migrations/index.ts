@@ -8,6 +8,7 @@ import * as m0006 from "./0006_audience";
 import * as m0007 from "./0007_segments";
 import * as m0008 from "./0008_campaigns";
 import * as m0009 from "./0009_campaign_heartbeat";
+import * as m0010 from "./0010_publishable_keys";
 import * as m0011 from "./0011_audience_covering_index";
 import type { Dialect } from "./util";
 
@@ -27,5 +28,6 @@ export const migrations: Migration[] = [
   { name: "0007_segments", up: m0007.up },
   { name: "0008_campaigns", up: m0008.up },
   { name: "0009_campaign_heartbeat", up: m0009.up },
+  { name: "0010_publishable_keys", up: m0010.up },
   { name: "0011_audience_covering_index", up: m0011.up },
 ];
