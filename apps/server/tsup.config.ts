@@ -5,7 +5,8 @@ import { defineConfig } from "tsup";
 // better-sqlite3, pg, jose: native or not bundleable) are listed here too.
 export default defineConfig({
   // index: the embedding API (createApp…), which the benchmark runs as built, like `pnpm start` does.
-  entry: { main: "src/main.ts", cli: "src/cli.ts", index: "src/index.ts" },
+  // crypto-worker: the campaign encryption pool's worker (campaigns/crypto-pool.ts loads ./crypto-worker.js beside the bundle).
+  entry: { main: "src/main.ts", cli: "src/cli.ts", index: "src/index.ts", "crypto-worker": "src/campaigns/crypto-worker.ts" },
   format: ["esm"],
   platform: "node",
   target: "node20",

@@ -234,7 +234,9 @@ export function serverEnv(databaseUrl: string, extra: Record<string, string> = {
 /** `node apps/server/dist/main.js` (built by the bench's script first), waiting for its "listening" line. */
 export function startServer(env: Record<string, string>, timeoutMs = 120_000): Promise<ServerProcess> {
   const cwd = mkdtempSync(join(tmpdir(), "reachbell-bench-cwd-"));
-  const child = spawn(process.execPath, [SERVER_MAIN], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  // BENCH_PROFILE_DIR: a V8 CPU profile of the whole server process, written when it exits.
+  const profile = process.env.BENCH_PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, SERVER_MAIN], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const problems: string[] = [];
   let partial = "";

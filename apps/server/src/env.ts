@@ -74,6 +74,8 @@ export interface FanoutConfig {
   stallSeconds: number;
   /** FANOUT_QUEUE_SCHEMA: PostgreSQL schema of the pg-boss tables. */
   queueSchema: string;
+  /** FANOUT_CRYPTO_THREADS: worker threads encrypting campaign pushes (0: on the event loop). */
+  cryptoThreads: number;
 }
 
 export const DEFAULT_FANOUT: FanoutConfig = {
@@ -88,6 +90,7 @@ export const DEFAULT_FANOUT: FanoutConfig = {
   maxAttempts: 5,
   stallSeconds: 20,
   queueSchema: "pgboss",
+  cryptoThreads: 1,
 };
 
 export interface DatabaseTimeouts {
@@ -155,6 +158,7 @@ const schema = z.object({
   FANOUT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(DEFAULT_FANOUT.maxAttempts),
   FANOUT_STALL_SECONDS: z.coerce.number().int().min(2).max(3600).default(DEFAULT_FANOUT.stallSeconds),
   FANOUT_QUEUE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "a lowercase PostgreSQL identifier").default(DEFAULT_FANOUT.queueSchema),
+  FANOUT_CRYPTO_THREADS: z.coerce.number().int().min(0).max(64).default(DEFAULT_FANOUT.cryptoThreads),
 });
 
 export class ConfigError extends Error {
@@ -318,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         maxAttempts: e.FANOUT_MAX_ATTEMPTS,
         stallSeconds: e.FANOUT_STALL_SECONDS,
         queueSchema: e.FANOUT_QUEUE_SCHEMA,
+        cryptoThreads: e.FANOUT_CRYPTO_THREADS,
       },
     },
   };

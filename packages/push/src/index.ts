@@ -35,7 +35,10 @@ export {
   type VapidVerifyResult,
 } from "./vapid";
 export {
+  assemblePushRequest,
   buildPushRequest,
+  encryptPushPayload,
+  type AssemblePushRequestOptions,
   DEFAULT_TTL_SECONDS,
   isValidTopic,
   MAX_TOPIC_LENGTH,

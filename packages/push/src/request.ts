@@ -59,9 +59,31 @@ function parseEndpoint(endpoint: string): URL {
   return url;
 }
 
-/** Throws PushInputError (with a code) for any invalid input. */
-export function buildPushRequest(options: BuildPushRequestOptions): PushRequest {
-  const { subscription, vapid, urgency, topic } = options;
+/**
+ * The CPU-heavy half of a build: decodes the subscription's keys and encrypts the payload (ECDH +
+ * HKDF + AES-128-GCM). Pure and self-contained, so it can run on a worker thread; the result goes
+ * to assemblePushRequest. Throws PushInputError for bad keys or an oversized payload.
+ */
+export function encryptPushPayload(subscription: Pick<PushSubscriptionKeys, "p256dh" | "auth">, payload: Buffer | Uint8Array | string): Buffer {
+  const p256dh = fromBase64Url(subscription.p256dh);
+  if (!p256dh) throw new PushInputError("invalid_p256dh", "p256dh is not base64url");
+  const auth = fromBase64Url(subscription.auth);
+  if (!auth) throw new PushInputError("invalid_auth", "auth is not base64url");
+  const plaintext = typeof payload === "string" ? Buffer.from(payload, "utf8") : payload;
+  if (plaintext.length > MAX_PLAINTEXT_BYTES) {
+    throw new PushInputError(
+      "payload_too_large",
+      `payload is ${plaintext.length} bytes; the limit is ${MAX_PLAINTEXT_BYTES}`,
+      MAX_PLAINTEXT_BYTES,
+    );
+  }
+  return encryptAes128gcm(p256dh, auth, plaintext);
+}
+
+export type AssemblePushRequestOptions = Omit<BuildPushRequestOptions, "payload" | "subscription"> & { subscription: Pick<PushSubscriptionKeys, "endpoint"> };
+
+function checkOptions(options: Pick<BuildPushRequestOptions, "ttl" | "urgency" | "topic">): number {
+  const { urgency, topic } = options;
   const ttl = options.ttl ?? DEFAULT_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_SECONDS) {
     throw new PushInputError("invalid_ttl", `ttl must be an integer number of seconds in 0..${MAX_TTL_SECONDS}`);
@@ -72,29 +94,34 @@ export function buildPushRequest(options: BuildPushRequestOptions): PushRequest 
   if (topic !== undefined && !isValidTopic(topic)) {
     throw new PushInputError("invalid_topic", "topic must be 1-32 characters of the base64url alphabet");
   }
-  const url = parseEndpoint(subscription.endpoint);
-  const p256dh = fromBase64Url(subscription.p256dh);
-  if (!p256dh) throw new PushInputError("invalid_p256dh", "p256dh is not base64url");
-  const auth = fromBase64Url(subscription.auth);
-  if (!auth) throw new PushInputError("invalid_auth", "auth is not base64url");
-  const plaintext = typeof options.payload === "string" ? Buffer.from(options.payload, "utf8") : options.payload;
-  if (plaintext.length > MAX_PLAINTEXT_BYTES) {
-    throw new PushInputError(
-      "payload_too_large",
-      `payload is ${plaintext.length} bytes; the limit is ${MAX_PLAINTEXT_BYTES}`,
-      MAX_PLAINTEXT_BYTES,
-    );
-  }
+  return ttl;
+}
 
-  const body = encryptAes128gcm(p256dh, auth, plaintext);
+function assemble(url: URL, body: Buffer, ttl: number, options: Pick<BuildPushRequestOptions, "vapid" | "urgency" | "topic">): PushRequest {
   const headers: Record<string, string> = {
     "Content-Encoding": "aes128gcm",
     "Content-Type": "application/octet-stream",
     "Content-Length": String(body.length),
     TTL: String(ttl),
-    Urgency: urgency ?? "normal",
-    Authorization: vapid.authorizationForAudience(audienceOf(url)),
+    Urgency: options.urgency ?? "normal",
+    Authorization: options.vapid.authorizationForAudience(audienceOf(url)),
   };
-  if (topic !== undefined) headers.Topic = topic;
+  if (options.topic !== undefined) headers.Topic = options.topic;
   return { url: url.href, method: "POST", headers, body };
+}
+
+/**
+ * The cheap half: the request around a body from encryptPushPayload (headers, the cached VAPID
+ * authorization). Throws PushInputError for invalid options or endpoint.
+ */
+export function assemblePushRequest(options: AssemblePushRequestOptions, body: Buffer): PushRequest {
+  const ttl = checkOptions(options);
+  return assemble(parseEndpoint(options.subscription.endpoint), body, ttl, options);
+}
+
+/** Throws PushInputError (with a code) for any invalid input. */
+export function buildPushRequest(options: BuildPushRequestOptions): PushRequest {
+  const ttl = checkOptions(options);
+  const url = parseEndpoint(options.subscription.endpoint);
+  return assemble(url, encryptPushPayload(options.subscription, options.payload), ttl, options);
 }

@@ -1,7 +1,7 @@
 import { createECDH, randomBytes } from "node:crypto";
 import webpush from "web-push";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPushRequest, type PushRequest } from "../src/request";
+import { assemblePushRequest, buildPushRequest, encryptPushPayload, type PushRequest } from "../src/request";
 import { createPushSender } from "../src/sender";
 import { startPushServicePeer, type PushServicePeer } from "../src/testing";
 import { VapidSigner } from "../src/vapid";
@@ -19,6 +19,34 @@ beforeAll(async () => {
 afterAll(async () => {
   sender.close();
   await peer.close();
+});
+
+describe("encryptPushPayload + assemblePushRequest (encryption done elsewhere, e.g. a worker thread)", () => {
+  it("make the same request as buildPushRequest, and the peer decrypts it", async () => {
+    const browser = peer.createSubscriber();
+    const options = { subscription: browser, vapid, urgency: "high" as const, ttl: 60 };
+    const split = assemblePushRequest(options, encryptPushPayload(browser, '{"split":true}'));
+    const whole = buildPushRequest({ ...options, payload: '{"split":true}' });
+    expect(split.url).toBe(whole.url);
+    expect(split.headers).toEqual(whole.headers); // same length, same cached VAPID header
+    expect((await sender.send(split)).status).toBe(201);
+    expect(peer.received.at(-1)?.payload).toEqual({ split: true });
+  });
+
+  it("each half throws the typed errors of its inputs", () => {
+    const codeOf = (fn: () => unknown) => {
+      try {
+        fn();
+        return "none";
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+    };
+    expect(codeOf(() => encryptPushPayload({ p256dh: "!!", auth: browserKeys().auth }, "x"))).toBe("invalid_p256dh");
+    expect(codeOf(() => encryptPushPayload(browserKeys(), "x".repeat(5000)))).toBe("payload_too_large");
+    expect(codeOf(() => assemblePushRequest({ subscription: { endpoint: "ftp://x" }, vapid }, Buffer.alloc(100)))).toBe("invalid_endpoint");
+    expect(codeOf(() => assemblePushRequest({ subscription: { endpoint: "https://push.example/x" }, vapid, ttl: -1 }, Buffer.alloc(100)))).toBe("invalid_ttl");
+  });
 });
 
 describe("buildPushRequest", () => {

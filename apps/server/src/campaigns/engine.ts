@@ -4,6 +4,7 @@
 // timers and the per-origin pauses, so any instance can stop or die at any time.
 
 import type { Deps } from "../context";
+import { type CryptoPool, createCryptoPool } from "./crypto-pool";
 import type { Fanout } from "./fanout";
 import { createLocalQueue } from "./local-queue";
 import { createPgBossQueue } from "./pgboss-queue";
@@ -42,7 +43,7 @@ export function createFanout(deps: Omit<Deps, "fanout">): Fanout {
   let running = false;
   let stopping = false;
   let loops: { stop(): Promise<void> }[] = [];
-  const ctx: SliceContext = { deps, pauses: new Map(), stopping: () => stopping };
+  const ctx: SliceContext = { deps, pauses: new Map(), crypto: null, stopping: () => stopping };
 
   const supervise = async () => {
     try {
@@ -93,13 +94,14 @@ export function createFanout(deps: Omit<Deps, "fanout">): Fanout {
         else log.warn("FANOUT=off on SQLite: campaigns will not be sent by this process (one process owns the file)");
         return;
       }
+      if (cfg.cryptoThreads > 0) ctx.crypto = createCryptoPool({ threads: cfg.cryptoThreads, logger: log });
       await queue.start((id) => runSlice(ctx, id));
       // Resume from the database: claims a crash left behind, campaigns still sending, schedules due.
       await supervise();
       await schedule();
       const superviseMs = (Math.min(deps.config.inFlightLeaseSeconds, cfg.stallSeconds) * 1000) / 2;
       loops = [every(Math.max(100, superviseMs), supervise), every(cfg.pollMs, schedule)];
-      log.info("campaign fan-out started", { queue: pg ? "pg-boss" : "in-process", lanes: cfg.lanes, chains: cfg.chains });
+      log.info("campaign fan-out started", { queue: pg ? "pg-boss" : "in-process", lanes: cfg.lanes, chains: cfg.chains, cryptoThreads: cfg.cryptoThreads });
     },
     async stop() {
       if (!running) return;
@@ -107,6 +109,9 @@ export function createFanout(deps: Omit<Deps, "fanout">): Fanout {
       await Promise.all(loops.map((l) => l.stop()));
       loops = [];
       await queue.stop();
+      const crypto: CryptoPool | null = ctx.crypto;
+      ctx.crypto = null;
+      await crypto?.close();
       running = false;
     },
   };

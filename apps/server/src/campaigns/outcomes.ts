@@ -1,6 +1,5 @@
-// Writing a chunk's results: one statement per kind of result on PostgreSQL (UPDATE … FROM VALUES),
-// one transaction of prepared single-row updates on SQLite (in-process, microseconds each). Never one
-// round trip per recipient over the network.
+// Writing a chunk's results: one statement per kind of result (UPDATE … FROM VALUES) on both
+// databases; on SQLite in one transaction. Never one round trip or statement per recipient.
 
 import { sql } from "kysely";
 import type { Deps } from "../context";
@@ -50,18 +49,32 @@ export async function recordOutcomes(deps: Pick<Deps, "database" | "clock">, fin
     if (expired.length > 0) await db.updateTable("subscribers").set({ status: "expired", updatedAt: completedAt }).where("id", "in", expired).execute();
     return;
   }
+  // SQLite: the same statements (UPDATE … FROM a VALUES table, SQLite ≥ 3.33) in one transaction, in
+  // groups that stay far below the bound-parameter limit. One compiled statement per group instead of
+  // one Kysely build + prepare per row (the per-row version was ~4 % of the process's CPU in the profile).
   await db.transaction().execute(async (trx) => {
-    for (const f of finals) {
-      await trx
-        .updateTable("messages")
-        .set({ status: f.status, reason: f.reason, pushStatus: f.pushStatus, attempts: f.attempts, durationMs: f.durationMs, completedAt, leaseExpiresAt: null })
-        .where("id", "=", f.messageId)
-        .where("status", "in", ["pending", "queued"])
-        .execute();
+    for (const group of groupsOf(finals, SQLITE_ROWS_PER_STATEMENT)) {
+      const values = sql.join(group.map((f) => sql`(${f.messageId}, ${f.status}, ${f.reason}, ${f.pushStatus}, ${f.attempts}, ${f.durationMs})`));
+      await sql`with v(id, status, reason, push_status, attempts, duration_ms) as (values ${values})
+        update messages set status = v.status, reason = v.reason, push_status = v.push_status, attempts = v.attempts,
+        duration_ms = v.duration_ms, completed_at = ${completedAt}, lease_expires_at = null
+        from v where messages.id = v.id and messages.status in ('pending', 'queued')`.execute(trx);
     }
-    for (const r of requeues) {
-      await trx.updateTable("messages").set({ status: "queued", notBefore: r.notBefore, attempts: r.attempts, leaseExpiresAt: null }).where("id", "=", r.messageId).where("status", "=", "pending").execute();
+    for (const group of groupsOf(requeues, SQLITE_ROWS_PER_STATEMENT)) {
+      const values = sql.join(group.map((r) => sql`(${r.messageId}, ${r.notBefore}, ${r.attempts})`));
+      await sql`with v(id, not_before, attempts) as (values ${values})
+        update messages set status = 'queued', not_before = v.not_before, attempts = v.attempts, lease_expires_at = null
+        from v where messages.id = v.id and messages.status = 'pending'`.execute(trx);
     }
     if (expired.length > 0) await trx.updateTable("subscribers").set({ status: "expired", updatedAt: completedAt }).where("id", "in", expired).execute();
   });
+}
+
+/** Rows per SQLite statement: 6 parameters each, well under SQLite's 32,766. */
+const SQLITE_ROWS_PER_STATEMENT = 1000;
+
+function groupsOf<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -3,8 +3,9 @@
 // remembered across chunks so one throttled push service does not slow the others down.
 
 import type { Deps } from "../context";
-import { buildRequest, sendOnce } from "../push/deliver";
+import { assembleRequest, buildRequest, sendOnce } from "../push/deliver";
 import type { ClaimedRecipient } from "./claim";
+import type { CryptoPool } from "./crypto-pool";
 import type { FinalOutcome, Requeue } from "./outcomes";
 import type { CampaignRun } from "./run-context";
 
@@ -30,13 +31,18 @@ export async function sendChunk(
   run: CampaignRun,
   recipients: ClaimedRecipient[],
   pauses: OriginPauses,
+  /** When given, payloads are encrypted on its worker threads (the whole chunk is started at once, in batches). */
+  crypto?: CryptoPool | null,
 ): Promise<{ finals: FinalOutcome[]; requeues: Requeue[] }> {
   const finals: FinalOutcome[] = [];
   const requeues: Requeue[] = [];
   const maxAttempts = deps.config.fanout.maxAttempts;
   let next = 0;
+  // Recipients of a paused origin are encrypted for nothing (they are re-queued below): cheaper than
+  // holding the whole chunk back to decide first, and rare.
+  const encrypted = crypto ? crypto.encryptAll(recipients.map((r) => ({ p256dh: r.p256dh, auth: r.auth, payload: r.payload }))) : null;
 
-  const one = async (r: ClaimedRecipient) => {
+  const one = async (r: ClaimedRecipient, index: number) => {
     const origin = originOf(r.endpoint);
     const pausedUntil = pauses.get(origin);
     const nowMs = deps.clock().getTime();
@@ -48,7 +54,13 @@ export async function sendChunk(
     const started = Date.now();
     let request;
     try {
-      request = buildRequest(deps, run.project, r, r.payload, run.options);
+      if (encrypted) {
+        const e = await encrypted(index);
+        if (!e.ok) throw new Error(e.error);
+        request = assembleRequest(deps, run.project, r, e.body, run.options);
+      } else {
+        request = buildRequest(deps, run.project, r, r.payload, run.options);
+      }
     } catch (e) {
       // A stored subscription the push library refuses (corrupt keys): a provider-side failure, as in transactional sends.
       deps.logger.warn("push build failed", { messageId: r.messageId, error: e instanceof Error ? e.message : String(e) });
@@ -80,8 +92,8 @@ export async function sendChunk(
 
   const worker = async () => {
     while (next < recipients.length) {
-      const r = recipients[next++]!;
-      await one(r);
+      const i = next++;
+      await one(recipients[i]!, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(deps.config.fanout.sendConcurrency, recipients.length) }, worker));

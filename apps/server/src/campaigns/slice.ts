@@ -6,6 +6,7 @@
 import type { Deps } from "../context";
 import { keepLease, leaseUntil } from "../push/lease";
 import { claimChunk } from "./claim";
+import type { CryptoPool } from "./crypto-pool";
 import { materialiseBatch } from "./materialise";
 import { recordOutcomes } from "./outcomes";
 import { loadRun } from "./run-context";
@@ -17,6 +18,8 @@ export type SliceResult = { kind: "more" } | { kind: "idle"; delayMs: number } |
 export interface SliceContext {
   deps: Omit<Deps, "fanout">;
   pauses: OriginPauses;
+  /** FANOUT_CRYPTO_THREADS > 0: the encryption pool; null encrypts on the event loop. */
+  crypto: CryptoPool | null;
   /** True once the engine is stopping: finish the current chunk and hand the campaign back. */
   stopping(): boolean;
 }
@@ -58,7 +61,7 @@ export async function runSlice(ctx: SliceContext, campaignId: string): Promise<S
         return true;
       });
       try {
-        const { finals, requeues } = await sendChunk(deps, run, claim.send, ctx.pauses);
+        const { finals, requeues } = await sendChunk(deps, run, claim.send, ctx.pauses, ctx.crypto);
         await recordOutcomes(deps, finals, requeues);
       } finally {
         stopRenewing();

@@ -1,4 +1,4 @@
-import { type AttemptRecord, type PushOutcome, type PushRequest, buildPushRequest, classifySendResult, sendWithRetry } from "@reachbell/push";
+import { type AttemptRecord, type PushOutcome, type PushRequest, assemblePushRequest, buildPushRequest, classifySendResult, sendWithRetry } from "@reachbell/push";
 import type { MessageStatus, ProjectsTable, SubscribersTable } from "@reachbell/db";
 import { newId } from "@reachbell/db";
 import type { Deps } from "../context";
@@ -152,6 +152,20 @@ export function buildRequest(deps: Pick<Deps, "push">, project: Project, subscri
     ...(options.urgency ? { urgency: options.urgency } : {}),
     ...(options.topic ? { topic: options.topic } : {}),
   });
+}
+
+/** The same request around a body encrypted elsewhere (the campaign crypto pool): headers and the cached VAPID authorization. */
+export function assembleRequest(deps: Pick<Deps, "push">, project: Project, subscriber: Pick<Subscriber, "endpoint">, body: Buffer, options: PushOptions): PushRequest {
+  return assemblePushRequest(
+    {
+      subscription: subscriber,
+      vapid: deps.push.vapid.forProject(project),
+      ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+      ...(options.urgency ? { urgency: options.urgency } : {}),
+      ...(options.topic ? { topic: options.topic } : {}),
+    },
+    body,
+  );
 }
 
 /**
