@@ -82,18 +82,20 @@ export function CampaignDetail({ projectId, campaignId }: { projectId: string; c
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const { can } = useRole();
+  const campaignKey = trpc.campaigns.get.queryKey({ campaignId });
   const initial = useQuery(trpc.campaigns.get.queryOptions({ campaignId }));
-  const live = useSubscription(trpc.campaigns.progress.subscriptionOptions({ campaignId }));
+  // Each item the subscription yields replaces the cached campaign: one source for the page, and the
+  // last state stays on screen once the stream ends (useSubscription drops its data when it does).
+  const live = useSubscription(trpc.campaigns.progress.subscriptionOptions({ campaignId }, { onData: (c) => queryClient.setQueryData(campaignKey, c) }));
   const [exportError, setExportError] = useState<{ message: string; requestId: string | null } | null>(null);
   const onChanged = (c: Campaign) => {
-    queryClient.setQueryData(trpc.campaigns.get.queryKey({ campaignId }), c);
+    queryClient.setQueryData(campaignKey, c);
     return queryClient.invalidateQueries({ queryKey: trpc.campaigns.list.queryKey() });
   };
   const pause = useMutation(trpc.campaigns.pause.mutationOptions({ onSuccess: onChanged }));
   const resume = useMutation(trpc.campaigns.resume.mutationOptions({ onSuccess: onChanged }));
   const cancel = useMutation(trpc.campaigns.cancel.mutationOptions({ onSuccess: onChanged }));
-  // The newest of the two: the subscription's last item, or a mutation's answer written to the query.
-  const campaign = pickNewest(live.data, initial.data);
+  const campaign = initial.data;
   const busy = pause.isPending || resume.isPending || cancel.isPending;
 
   return (
@@ -109,7 +111,7 @@ export function CampaignDetail({ projectId, campaignId }: { projectId: string; c
           <h2 id="campaign">{campaign.name}</h2>
           <p>
             Status: <strong data-testid="campaign-status">{campaign.status}</strong>{" "}
-            <span className="muted">{live.status === "pending" ? "(live)" : ""}</span>
+            <span className="muted" data-testid="live-status">{live.status === "pending" ? "(updating live)" : live.status === "connecting" ? "(connecting…)" : ""}</span>
           </p>
           <p>
             <strong>{campaign.content.title}</strong> — {campaign.content.body}
@@ -156,9 +158,4 @@ export function CampaignDetail({ projectId, campaignId }: { projectId: string; c
       )}
     </section>
   );
-}
-
-function pickNewest(a: Campaign | undefined, b: Campaign | undefined): Campaign | undefined {
-  if (!a || !b) return a ?? b;
-  return a.updatedAt >= b.updatedAt ? a : b;
 }
