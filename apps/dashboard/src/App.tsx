@@ -5,6 +5,7 @@ import { ApiKeys } from "./screens/api-keys";
 import { Login, Signup } from "./screens/auth";
 import { CampaignDetail, Campaigns } from "./screens/campaigns";
 import { Install } from "./screens/install";
+import { Members } from "./screens/members";
 import { ProjectFrame, ProjectSettings, Projects } from "./screens/projects";
 import { Shell } from "./screens/shell";
 
@@ -29,11 +30,12 @@ export function App() {
   if (bare === `${BASE}/login`) return <Login />;
   if (bare === `${BASE}/signup`) return <Signup />;
   if (!s) return null;
-  return <Shell>{route(bare)}</Shell>;
+  return <Shell>{route(bare, s.orgId)}</Shell>;
 }
 
-function route(path: string) {
+function route(path: string, orgId: string | null) {
   if (path === `${BASE}/projects`) return <Projects />;
+  if (path === `${BASE}/members`) return orgId ? <Members key={orgId} orgId={orgId} /> : null;
   let m = match(`${BASE}/projects/:projectId`, path);
   if (m) return <ProjectFrame projectId={m.projectId!} tab="">{(p) => <ProjectSettings key={p.id} project={p} />}</ProjectFrame>;
   if ((m = match(`${BASE}/projects/:projectId/keys`, path))) return <ProjectFrame projectId={m.projectId!} tab="/keys">{(p) => <ApiKeys projectId={p.id} />}</ProjectFrame>;
@@ -55,5 +57,6 @@ function titleOf(path: string): string {
   if (path.includes("/campaigns")) return "Campaigns";
   if (path.endsWith("/keys")) return "API keys";
   if (path.endsWith("/install")) return "Install";
+  if (path.endsWith("/members")) return "Members";
   return "Projects";
 }

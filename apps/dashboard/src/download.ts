@@ -1,4 +1,5 @@
 import { authHeaders } from "./session";
+import { sessionExpired } from "./trpc";
 
 // The CSV export is a streamed download served outside tRPC (the server's http/campaign-export.ts),
 // and a plain link cannot carry the Authorization header: fetch it with the session's headers and
@@ -6,6 +7,7 @@ import { authHeaders } from "./session";
 
 export async function downloadCampaignCsv(campaignId: string): Promise<{ ok: true } | { ok: false; message: string; requestId: string | null }> {
   const res = await fetch(`/campaigns/${encodeURIComponent(campaignId)}/export`, { headers: authHeaders() });
+  if (res.status === 401) sessionExpired();
   if (!res.ok) {
     const body = (await res.json().catch(() => null)) as { message?: string; requestId?: string } | null;
     return { ok: false, message: body?.message ?? `Export failed (HTTP ${res.status})`, requestId: body?.requestId ?? res.headers.get("x-request-id") };

@@ -24,7 +24,11 @@ export function describeApiError(error: unknown): { message: string; requestId: 
 
 /** A 401 anywhere: the session is over; log in again and come back to this page. */
 function onApiError(error: unknown) {
-  if (describeApiError(error).status !== 401 || !session.get()) return;
+  if (describeApiError(error).status === 401) sessionExpired();
+}
+
+export function sessionExpired(): void {
+  if (!session.get()) return;
   session.clear();
   const here = location.pathname + location.search;
   navigate(`${BASE}/login?next=${encodeURIComponent(here)}`, { replace: true });

@@ -289,7 +289,18 @@ describe("dashboard in Chromium", () => {
   it("a VIEWER sees the same screens without any write button", async () => {
     const viewerEmail = `viewer-${Date.now().toString(36)}@example.test`;
     expect((await api(h.url, "POST", "/auth/register", { body: { email: viewerEmail, password: PASSWORD, name: "Vic Viewer", organizationName: "Vic's" } })).status).toBe(201);
-    expect((await api(h.url, "POST", `/organizations/${orgId}/members`, { token, orgId, body: { email: viewerEmail, role: "VIEWER" } })).status).toBe(201);
+    // The OWNER adds them on the Members screen.
+    await page().goto("/app/projects");
+    await page().getByRole("link", { name: "Members" }).click();
+    await heading(page(), "Members").waitFor();
+    await page().getByLabel("Email of an existing user").fill(viewerEmail);
+    await page().getByLabel("Role", { exact: true }).selectOption("VIEWER");
+    await page().getByRole("button", { name: "Add member" }).click();
+    await expect.poll(() => page().getByLabel(`Role of ${viewerEmail}`).inputValue()).toBe("VIEWER");
+    await expectAccessible(page(), "members");
+    await screenshot(page(), "14-members");
+    const members = (await api(h.url, "GET", `/organizations/${orgId}/members`, { token, orgId })).body.data as { email: string; role: string }[];
+    expect(members.find((m) => m.email === viewerEmail)?.role).toBe("VIEWER");
 
     const w = await openPage(h.browser, h.url);
     pages.push(w);
@@ -309,7 +320,11 @@ describe("dashboard in Chromium", () => {
     await w.page.getByRole("link", { name: "API keys" }).click();
     await w.page.getByRole("row", { name: /backend/ }).waitFor();
     expect(await w.page.getByRole("button").filter({ hasText: /Create API key|Revoke/ }).count()).toBe(0);
-    await screenshot(w.page, "14-viewer-api-keys");
+    await screenshot(w.page, "15-viewer-api-keys");
+    await w.page.getByRole("link", { name: "Members" }).click();
+    await w.page.getByRole("cell", { name: viewerEmail }).waitFor();
+    expect(await w.page.getByRole("button", { name: /Add member|Remove/ }).count()).toBe(0);
+    expect(await w.page.getByRole("combobox", { name: /Role of/ }).count()).toBe(0);
     await w.page.goto(`/app/projects/${sandboxId}/campaigns/${sentId}`);
     await expect.poll(() => w.page.getByTestId("campaign-status").textContent()).toBe("sent");
     expect(await w.page.getByRole("button", { name: /Pause|Resume|Cancel campaign/ }).count()).toBe(0);
@@ -324,7 +339,7 @@ describe("dashboard in Chromium", () => {
     expect(await alert.textContent()).toMatch(/not found/i);
     expect(await alert.textContent()).toMatch(/Request ID: req_/);
     await expectAccessible(page(), "not found");
-    await screenshot(page(), "15-not-found");
+    await screenshot(page(), "16-not-found");
     owner.allowStatus.delete(404);
   });
 });

@@ -47,6 +47,16 @@ export function Shell({ children }: { children: ReactNode }) {
             </button>
           </div>
         )}
+        <nav aria-label="Main">
+          <ul className="tabs plain">
+            <li>
+              <Link to={`${BASE}/projects`}>Projects</Link>
+            </li>
+            <li>
+              <Link to={`${BASE}/members`}>Members</Link>
+            </li>
+          </ul>
+        </nav>
         <span className="spacer" />
         {me.data && <span className="muted">{me.data.email}</span>}
         <button type="button" onClick={logOut}>
