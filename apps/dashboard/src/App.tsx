@@ -6,6 +6,7 @@ import { Login, Signup } from "./screens/auth";
 import { CampaignDetail, Campaigns } from "./screens/campaigns";
 import { Install } from "./screens/install";
 import { Members } from "./screens/members";
+import { Subscribers } from "./screens/subscribers";
 import { ProjectFrame, ProjectSettings, Projects } from "./screens/projects";
 import { Shell } from "./screens/shell";
 
@@ -39,6 +40,7 @@ function route(path: string, orgId: string | null) {
   let m = match(`${BASE}/projects/:projectId`, path);
   if (m) return <ProjectFrame projectId={m.projectId!} tab="">{(p) => <ProjectSettings key={p.id} project={p} />}</ProjectFrame>;
   if ((m = match(`${BASE}/projects/:projectId/keys`, path))) return <ProjectFrame projectId={m.projectId!} tab="/keys">{(p) => <ApiKeys projectId={p.id} />}</ProjectFrame>;
+  if ((m = match(`${BASE}/projects/:projectId/subscribers`, path))) return <ProjectFrame projectId={m.projectId!} tab="/subscribers">{(p) => <Subscribers projectId={p.id} />}</ProjectFrame>;
   if ((m = match(`${BASE}/projects/:projectId/campaigns`, path))) return <ProjectFrame projectId={m.projectId!} tab="/campaigns">{(p) => <Campaigns projectId={p.id} />}</ProjectFrame>;
   if ((m = match(`${BASE}/projects/:projectId/campaigns/:campaignId`, path)))
     return <ProjectFrame projectId={m.projectId!} tab="/campaigns">{(p) => <CampaignDetail projectId={p.id} campaignId={m!.campaignId!} />}</ProjectFrame>;
@@ -58,5 +60,6 @@ function titleOf(path: string): string {
   if (path.endsWith("/keys")) return "API keys";
   if (path.endsWith("/install")) return "Install";
   if (path.endsWith("/members")) return "Members";
+  if (path.endsWith("/subscribers")) return "Subscribers";
   return "Projects";
 }

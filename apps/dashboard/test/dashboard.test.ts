@@ -209,10 +209,16 @@ describe("dashboard in Chromium", () => {
   });
 
   let scheduledId = "";
+  let sandboxKey = "";
+  const subscriberTokens: string[] = [];
   let sentId = "";
   it("lists campaigns by status and follows one live (tRPC subscription over SSE) until it is cancelled", async () => {
-    const key = (await api(h.url, "POST", `/projects/${sandboxId}/api-keys`, { token, orgId, body: { name: "fixtures" } })).body.key as string;
-    for (let i = 0; i < 3; i++) expect((await api(h.url, "POST", "/subscribers", { apiKey: key, body: fakeSubscription(i) })).status).toBe(201);
+    sandboxKey = (await api(h.url, "POST", `/projects/${sandboxId}/api-keys`, { token, orgId, body: { name: "fixtures" } })).body.key as string;
+    for (let i = 0; i < 3; i++) {
+      const res = await api(h.url, "POST", "/subscribers", { apiKey: sandboxKey, body: fakeSubscription(i) });
+      expect(res.status).toBe(201);
+      subscriberTokens.push(res.body.token);
+    }
     const content = { title: "Sale", body: "Everything half price" };
     const later = new Date(Date.now() + 3_600_000).toISOString();
     scheduledId = (await api(h.url, "POST", "/campaigns", { token, orgId, body: { projectId: sandboxId, name: "Tomorrow's sale", content, segment: { filters: {} }, schedule: { mode: "scheduled", sendAt: later } } })).body.id;
@@ -265,6 +271,27 @@ describe("dashboard in Chromium", () => {
     expect((await api(h.url, "GET", `/campaigns/${draft}`, { token, orgId })).body.status).toBe("cancelled");
   });
 
+  it("lists a project's subscribers, filters them by status and tag, and unsubscribes one", async () => {
+    const tagged = (await api(h.url, "POST", "/subscribers/tags", { apiKey: sandboxKey, body: { token: subscriberTokens[0], add: ["vip"] } })).body;
+    await page().goto(`/app/projects/${sandboxId}/subscribers`);
+    await page().getByRole("heading", { name: "Subscribers" }).waitFor();
+    await expect.poll(() => page().getByRole("row").count()).toBe(4);
+    await expectAccessible(page(), "subscribers");
+    await screenshot(page(), "14-subscribers");
+    await page().getByLabel("Tag").fill("vip");
+    await page().getByRole("button", { name: "Filter" }).click();
+    await expect.poll(() => page().getByRole("row").count()).toBe(2);
+    const row = page().getByRole("row", { name: new RegExp(tagged.id) });
+    await row.getByRole("button", { name: `Unsubscribe ${tagged.id}` }).click();
+    await row.getByRole("button", { name: "Yes, unsubscribe" }).click();
+    await expect.poll(() => row.textContent()).toContain("unsubscribed");
+    expect((await api(h.url, "GET", `/subscribers/${tagged.id}`, { token, orgId })).body.status).toBe("unsubscribed");
+    await page().getByLabel("Tag").fill("");
+    await page().getByRole("button", { name: "Filter" }).click();
+    await page().getByLabel("Status").selectOption("active");
+    await expect.poll(() => page().getByRole("row").count()).toBe(3);
+  });
+
   it("an expired session goes to the login page and back to where the user was", async () => {
     owner.allowStatus.add(401);
     const target = `/app/projects/${projectId}/keys`;
@@ -298,7 +325,7 @@ describe("dashboard in Chromium", () => {
     await page().getByRole("button", { name: "Add member" }).click();
     await expect.poll(() => page().getByLabel(`Role of ${viewerEmail}`).inputValue()).toBe("VIEWER");
     await expectAccessible(page(), "members");
-    await screenshot(page(), "14-members");
+    await screenshot(page(), "15-members");
     const members = (await api(h.url, "GET", `/organizations/${orgId}/members`, { token, orgId })).body.data as { email: string; role: string }[];
     expect(members.find((m) => m.email === viewerEmail)?.role).toBe("VIEWER");
 
@@ -320,7 +347,7 @@ describe("dashboard in Chromium", () => {
     await w.page.getByRole("link", { name: "API keys" }).click();
     await w.page.getByRole("row", { name: /backend/ }).waitFor();
     expect(await w.page.getByRole("button").filter({ hasText: /Create API key|Revoke/ }).count()).toBe(0);
-    await screenshot(w.page, "15-viewer-api-keys");
+    await screenshot(w.page, "16-viewer-api-keys");
     await w.page.getByRole("link", { name: "Members" }).click();
     await w.page.getByRole("cell", { name: viewerEmail }).waitFor();
     expect(await w.page.getByRole("button", { name: /Add member|Remove/ }).count()).toBe(0);
@@ -339,7 +366,7 @@ describe("dashboard in Chromium", () => {
     expect(await alert.textContent()).toMatch(/not found/i);
     expect(await alert.textContent()).toMatch(/Request ID: req_/);
     await expectAccessible(page(), "not found");
-    await screenshot(page(), "16-not-found");
+    await screenshot(page(), "17-not-found");
     owner.allowStatus.delete(404);
   });
 });

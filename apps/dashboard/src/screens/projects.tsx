@@ -88,6 +88,7 @@ function NewProject() {
 const TABS = [
   ["", "Settings"],
   ["/keys", "API keys"],
+  ["/subscribers", "Subscribers"],
   ["/campaigns", "Campaigns"],
   ["/install", "Install"],
 ] as const;
