@@ -31,6 +31,8 @@ import { newRequestId } from "./http/request-id";
 import { answerClientError } from "./http/client-error";
 import { campaignExport } from "./http/campaign-export";
 import { sdkAssets } from "./http/sdk-assets";
+import { dashboardAssets } from "./http/dashboard-assets";
+import { withConnectionParams } from "./http/connection-params";
 import { type Logger, createLogger } from "./logger";
 import { appRouter } from "./routers";
 import { createFanout } from "./campaigns/engine";
@@ -44,6 +46,8 @@ export interface CreateAppOptions {
   bus?: InvalidationBus;
   /** false leaves the rate limiter out (benchmarks only: it measures what the limiter costs). */
   rateLimiting?: boolean;
+  /** The dashboard's built files (default: apps/dashboard/dist of this workspace). */
+  dashboardDir?: string;
 }
 
 export interface App {
@@ -133,13 +137,15 @@ export function createApp(opts: CreateAppOptions): App {
   });
   side.use(docsRouter());
   side.use(sdkAssets({ logger }));
+  side.use(dashboardAssets({ logger, dir: opts.dashboardDir }));
 
   // tRPC for the dashboard. Before the JSON parser: tRPC reads its own bodies.
   side.use(
     "/trpc",
     createExpressMiddleware({
       router: appRouter,
-      createContext,
+      // Subscriptions may carry the dashboard's credential as connectionParams (EventSource sends no headers).
+      createContext: ({ req, res, info }) => ({ ...createContext({ req, res }), headers: withConnectionParams(contextHeaders(req), info) }),
       responseMeta: ({ ctx }) => ({ headers: ctx?.responseHeaders ?? {} }),
       onError: ({ error, req, path }) => {
         outage.observe(error);
@@ -152,7 +158,7 @@ export function createApp(opts: CreateAppOptions): App {
   );
   // A superset of the side routes' paths (Express matches them case-insensitively; an absolute-form
   // request target is matched by its path, so anything not starting with "/" goes through too).
-  const SIDE_PATHS = /^\/(healthz|openapi\.json|docs|trpc|sdk\/)/i;
+  const SIDE_PATHS = /^\/(healthz|openapi\.json|docs|trpc|sdk\/|app(\/|$|\?))/i;
 
   // REST for integrators. express.json runs first so `application/json; charset=utf-8` bodies are read.
   const json = express.json({ limit: config.bodyLimitBytes, type: ["application/json", "application/*+json"] });
